@@ -1,0 +1,24 @@
+/*
+ * server.h - the listening socket and the accept loop.
+ */
+#ifndef SERVER_H
+#define SERVER_H
+
+#include <stdbool.h>
+
+/* What the command line chose. */
+struct server_options {
+    int port;   /* -p: 0 lets the kernel pick a free port */
+    bool quiet; /* -q: no line per request */
+};
+
+/* Opens a socket listening on 127.0.0.1:port and stores the port it
+ * got in *bound_port. Returns the socket, or -1 with errno set and
+ * *failed_call naming the call that failed ("bind"). */
+int server_listen(int port, int *bound_port, const char **failed_call);
+
+/* Accepts connections on listen_fd and serves them. Returns the exit
+ * status for main, if it returns at all. */
+int server_run(int listen_fd, const struct server_options *opt);
+
+#endif

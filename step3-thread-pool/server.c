@@ -1,0 +1,127 @@
+/*
+ * server.c - step 3: a pool of worker threads.
+ *
+ * The accept loop puts each connection in a bounded queue as a job;
+ * -t workers, started once, take jobs from it. At most -t requests run
+ * at once, however many connections arrive, and when the queue is full
+ * the accept loop waits. What remains wrong: the workers run for ever,
+ * Ctrl-C kills requests in the middle, and a client that connects and
+ * sends nothing holds a worker for as long as it likes.
+ */
+#include "server.h"
+
+#include "config.h"
+#include "http.h"
+#include "io.h"
+#include "pool.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int server_listen(int port, int *bound_port, const char **failed_call)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET,
+                               .sin_port = htons((uint16_t)port)};
+    socklen_t addr_len = sizeof addr;
+    int one = 1;
+
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+        *failed_call = "socket";
+        return -1;
+    }
+    /* Lets a restarted server bind at once, while connections of the
+     * previous one still linger in TIME_WAIT. */
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+        *failed_call = "setsockopt";
+    else if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0)
+        *failed_call = "bind";
+    else if (listen(fd, LISTEN_BACKLOG) < 0)
+        *failed_call = "listen";
+    else if (getsockname(fd, (struct sockaddr *)&addr, &addr_len) < 0)
+        *failed_call = "getsockname";
+    else {
+        *bound_port = ntohs(addr.sin_port);
+        return fd;
+    }
+    int saved = errno; /* close() may change errno */
+    close(fd);
+    errno = saved;
+    return -1;
+}
+
+/* Takes the next connection. Returns its descriptor, or -1 when there
+ * was none to take and the caller should simply call again. */
+static int accept_client(int listen_fd)
+{
+    static long long last_report;
+
+    int fd = accept(listen_fd, NULL, NULL);
+    if (fd >= 0 || errno == EINTR || errno == ECONNABORTED)
+        return fd; /* ECONNABORTED: the client gave up; next */
+    /* Usually EMFILE or ENFILE: no descriptor left for a new socket.
+     * The connection stays in the backlog, so calling accept() again
+     * at once would fail again at once, spinning at 100% CPU. Report
+     * it at most once a second and wait a little instead. */
+    if (io_now_ms() - last_report >= 1000) {
+        fprintf(stderr, "server: accept: %s (retrying every %d ms)\n",
+                strerror(errno), ACCEPT_BACKOFF_MS);
+        last_report = io_now_ms();
+    }
+    io_sleep_ms(ACCEPT_BACKOFF_MS);
+    return -1;
+}
+
+/* The argument of a job: the connection to serve. */
+struct conn {
+    int fd;
+};
+
+/* A job for the pool. It owns c and c->fd. */
+static void conn_job(void *arg, int worker)
+{
+    struct conn *c = arg;
+    char who[32];
+
+    snprintf(who, sizeof who, "worker %d", worker);
+    http_serve(c->fd, who, 0); /* closes c->fd */
+    free(c);
+}
+
+/* Queues the connection fd as a job, waiting while the queue is full.
+ * From here on the job owns fd. */
+static void dispatch(struct pool *pool, int fd)
+{
+    struct conn *c = malloc(sizeof *c);
+
+    if (c == NULL) {
+        fprintf(stderr, "server: out of memory, dropping connection\n");
+        close(fd);
+        return;
+    }
+    c->fd = fd;
+    pool_submit(pool, conn_job, c);
+}
+
+int server_run(int listen_fd, const struct server_options *opt)
+{
+    struct pool *pool = pool_create(opt->threads, QUEUE_CAPACITY);
+
+    if (pool == NULL) {
+        fprintf(stderr, "server: cannot start %d workers: %s\n",
+                opt->threads, strerror(errno));
+        return 1;
+    }
+    for (;;) {
+        int fd = accept_client(listen_fd);
+        if (fd >= 0)
+            dispatch(pool, fd);
+    }
+}
