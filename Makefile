@@ -48,7 +48,7 @@ clean:
 	for d in $(STEPS); do $(MAKE) -C $$d clean; done
 	rm -f server
 
-help:
+help::
 	@echo "make                 build every step"
 	@echo "make step1 .. step4  build one step; ./server then runs it"
 	@echo "make diff FROM=2 TO=3  what step 3 changes in step 2"
@@ -59,3 +59,6 @@ help:
 	@echo "make clean           remove what was built"
 
 .PHONY: all $(STEPS) diff check-portable format format-check clean help
+
+# Tests, tools and slides each keep their targets beside their files.
+-include tests/tests.mk tests/abuse.mk tools/tools.mk slides/slides.mk

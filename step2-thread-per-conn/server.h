@@ -8,8 +8,10 @@
 
 /* What the command line chose. */
 struct server_options {
-    int port;   /* -p: 0 lets the kernel pick a free port */
-    bool quiet; /* -q: no line per request */
+    /* -p: 0 lets the kernel pick a free port */
+    int port;
+    /* -q: no line per request */
+    bool quiet;
 };
 
 /* Opens a socket listening on 127.0.0.1:port and stores the port it

@@ -32,11 +32,11 @@ struct pool {
     pthread_cond_t not_empty; /* a job was added */
     pthread_cond_t not_full;  /* a job was taken */
     struct job *ring;         /* guarded by lock: capacity slots */
-    int capacity;
-    int head;  /* guarded by lock: the oldest job */
-    int count; /* guarded by lock: jobs waiting */
-    struct worker *workers;
-    int threads;
+    int capacity;             /* slots in the ring */
+    int head;                 /* guarded by lock: the oldest job */
+    int count;                /* guarded by lock: jobs waiting */
+    struct worker *workers;   /* the threads, and their numbers */
+    int threads;              /* how many */
 };
 
 /* Every worker runs this loop for ever: wait for a job, take it out

@@ -8,9 +8,12 @@
 
 /* What the command line chose. */
 struct server_options {
-    int port;    /* -p: 0 lets the kernel pick a free port */
-    bool quiet;  /* -q: no line per request */
-    int threads; /* -t: how many workers */
+    /* -p: 0 lets the kernel pick a free port */
+    int port;
+    /* -q: no line per request */
+    bool quiet;
+    /* -t: how many workers */
+    int threads;
 };
 
 /* Opens a socket listening on 127.0.0.1:port and stores the port it

@@ -1,0 +1,49 @@
+/*
+ * config.h - every limit of the server, one commented line each.
+ *
+ * A limit that is not written here does not exist. When a request goes
+ * past one of them the server answers with that limit's own status
+ * code, named in the comment.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+/* Network */
+#define DEFAULT_PORT 8080  /* -p: the port used when none is given */
+#define LISTEN_BACKLOG 128 /* connections the kernel queues for us */
+#define ACCEPT_BACKOFF_MS                                              \
+    100 /* pause after accept() fails for lack                         \
+           of descriptors, instead of spinning */
+
+/* The request head (request line + headers + blank line) */
+#define HEAD_MAX_BYTES 8192 /* one buffer: 414 or 431 past this */
+
+/* Routes */
+#define SLEEP_DEFAULT_MS 5000 /* GET /sleep with no ?ms= */
+#define SLEEP_MAX_MS 60000    /* GET /sleep?ms=N: 400 above this */
+#define BYTES_MAX (16L << 20) /* GET /bytes?n=N: 400 above 16 MiB */
+#define BYTES_CHUNK 16384     /* /bytes is written in pieces this big */
+
+/* Lingering close: reading what the client still sends, after an error
+ * response, so that closing does not reset the connection under it. */
+#define LINGER_MS 500               /* stop draining after this long */
+#define LINGER_MAX_BYTES (1L << 20) /* ... or after this many bytes */
+
+/* The thread pool */
+#define THREADS_DEFAULT 4 /* -t: workers when none is given */
+#define THREADS_MAX 1024  /* -t: the most workers allowed */
+#define QUEUE_CAPACITY                                                 \
+    64 /* connections waiting for a worker;                            \
+          when full, the accept loop waits */
+
+/* Deadlines */
+#define DEADLINE_DEFAULT_S                                             \
+    10 /* -T: seconds to send a whole request head                     \
+          (408 after), and the longest a write                         \
+          may make no progress */
+#define DEADLINE_MAX_S 3600 /* -T: the longest allowed */
+
+/* Logging */
+#define LOG_LINE_MAX 200 /* a request log line is cut here */
+
+#endif
