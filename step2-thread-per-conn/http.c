@@ -336,7 +336,7 @@ static size_t format_head(char *out, size_t cap, int status,
                      "Connection: close\r\n\r\n",
                      status, reason(status), content_length,
                      status == 405 ? "Allow: GET, HEAD\r\n" : "");
-    return n < 0 ? 0 : (size_t)n;
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n; /* never cut */
 }
 
 /* Sends a response whose body is short, head and body in one write. */
@@ -529,23 +529,24 @@ int http_serve(int fd, const char *who, int deadline_ms)
     int status = 0;
 
     long head = read_head(fd, buf, &len, deadline, &req);
+    int read_errno = errno;
     bool head_only = span_is(req.method, "HEAD");
     if (head > 0) {
         status = answer(fd, &req, &failed);
     } else if (head < 0) {
         status = (int)-head;
         failed = send_error(fd, status, head_only) < 0;
-    } else if (errno == ETIMEDOUT && len > 0) {
+    } else if (read_errno == ETIMEDOUT && len > 0) {
         status = 408;
         failed = send_error(fd, status, head_only) < 0;
-    } else if (errno == 0) {
+    } else if (read_errno == 0) {
         snprintf(problem, sizeof problem, "client closed %s",
                  len == 0 ? "before sending a request"
                           : "in the middle of its request");
-    } else if (errno == ETIMEDOUT) {
+    } else if (read_errno == ETIMEDOUT) {
         snprintf(problem, sizeof problem, "no request before deadline");
     } else {
-        describe(problem, sizeof problem, "read", errno);
+        describe(problem, sizeof problem, "read", read_errno);
     }
     if (failed)
         describe(problem, sizeof problem, "write", errno);
