@@ -8,12 +8,11 @@
 #ifndef CONFIG_H
 #define CONFIG_H
 
-/* Network */
-#define DEFAULT_PORT 8080  /* -p: the port used when none is given */
-#define LISTEN_BACKLOG 128 /* connections the kernel queues for us */
-#define ACCEPT_BACKOFF_MS                                              \
-    100 /* pause after accept() fails for lack                         \
-           of descriptors, instead of spinning */
+/* Network. After accept() fails for lack of descriptors, the server
+ * pauses instead of retrying at once, which would spin. */
+#define DEFAULT_PORT 8080     /* -p: the port when none is given */
+#define LISTEN_BACKLOG 128    /* connections the kernel queues for us */
+#define ACCEPT_BACKOFF_MS 100 /* pause when accept() lacks fds */
 
 /* The request head (request line + headers + blank line) */
 #define HEAD_MAX_BYTES 8192 /* one buffer: 414 or 431 past this */

@@ -8,12 +8,11 @@
 #ifndef CONFIG_H
 #define CONFIG_H
 
-/* Network */
-#define DEFAULT_PORT 8080  /* -p: the port used when none is given */
-#define LISTEN_BACKLOG 128 /* connections the kernel queues for us */
-#define ACCEPT_BACKOFF_MS                                              \
-    100 /* pause after accept() fails for lack                         \
-           of descriptors, instead of spinning */
+/* Network. After accept() fails for lack of descriptors, the server
+ * pauses instead of retrying at once, which would spin. */
+#define DEFAULT_PORT 8080     /* -p: the port when none is given */
+#define LISTEN_BACKLOG 128    /* connections the kernel queues for us */
+#define ACCEPT_BACKOFF_MS 100 /* pause when accept() lacks fds */
 
 /* The request head (request line + headers + blank line) */
 #define HEAD_MAX_BYTES 8192 /* one buffer: 414 or 431 past this */
@@ -29,12 +28,10 @@
 #define LINGER_MS 500               /* stop draining after this long */
 #define LINGER_MAX_BYTES (1L << 20) /* ... or after this many bytes */
 
-/* The thread pool */
+/* The thread pool. When the queue is full, the accept loop waits. */
 #define THREADS_DEFAULT 4 /* -t: workers when none is given */
 #define THREADS_MAX 1024  /* -t: the most workers allowed */
-#define QUEUE_CAPACITY                                                 \
-    64 /* connections waiting for a worker;                            \
-          when full, the accept loop waits */
+#define QUEUE_CAPACITY 64 /* connections waiting for a worker */
 
 /* Logging */
 #define LOG_LINE_MAX 200 /* a request log line is cut here */

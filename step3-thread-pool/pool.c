@@ -49,7 +49,8 @@ static void *worker_main(void *arg)
 
     for (;;) {
         pthread_mutex_lock(&pool->lock);
-        while (pool->count == 0) /* wake-ups can be spurious */
+        /* A while, not an if: wake-ups can be spurious. */
+        while (pool->count == 0)
             pthread_cond_wait(&pool->not_empty, &pool->lock);
         struct job job = pool->ring[pool->head];
         pool->head = (pool->head + 1) % pool->capacity;
@@ -66,7 +67,8 @@ int pool_submit(struct pool *pool, void (*fn)(void *arg, int worker),
                 void *arg)
 {
     pthread_mutex_lock(&pool->lock);
-    while (pool->count == pool->capacity) /* backpressure */
+    /* Backpressure: a full ring makes the caller wait, not grow. */
+    while (pool->count == pool->capacity)
         pthread_cond_wait(&pool->not_full, &pool->lock);
     int tail = (pool->head + pool->count) % pool->capacity;
     pool->ring[tail] = (struct job){.fn = fn, .arg = arg};

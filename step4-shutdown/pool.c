@@ -53,6 +53,7 @@ static void *worker_main(void *arg)
 
     for (;;) {
         pthread_mutex_lock(&pool->lock);
+        /* A while, not an if: wake-ups can be spurious. */
         while (pool->count == 0 && !pool->stopping)
             pthread_cond_wait(&pool->not_empty, &pool->lock);
         if (pool->count == 0) { /* stopping, and nothing left to do */
@@ -78,9 +79,9 @@ int pool_submit(struct pool *pool, void (*fn)(void *arg, int worker),
                 void *arg)
 {
     pthread_mutex_lock(&pool->lock);
+    /* Backpressure: a full ring makes the caller wait, not grow. */
     while (pool->count == pool->capacity && !pool->stopping)
-        pthread_cond_wait(&pool->not_full,
-                          &pool->lock); /* backpressure */
+        pthread_cond_wait(&pool->not_full, &pool->lock);
     if (pool->stopping) {
         pthread_mutex_unlock(&pool->lock);
         errno = ECANCELED;

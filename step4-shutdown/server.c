@@ -72,15 +72,18 @@ int server_listen(int port, int *bound_port, const char **failed_call)
 
 /* Everything the accept loop, the workers and the signal thread share.
  * Set up before the threads start, except the fields under lock. */
+/* HTTP statuses are below this. */
+enum { STATUS_END = 600 };
+
 struct server {
-    int listen_fd;
-    int wake[2];      /* self-pipe: a byte in it means "stop" */
-    sigset_t signals; /* SIGINT and SIGTERM */
-    struct pool *pool;
-    int deadline_ms;      /* -T, in milliseconds */
-    pthread_mutex_t lock; /* guards served and finished */
-    long served[600];     /* connections by status sent; 0: none */
-    bool finished;        /* main is done: the next signal is its own */
+    int listen_fd;           /* closed first when stopping */
+    int wake[2];             /* self-pipe: a byte in it means "stop" */
+    sigset_t signals;        /* SIGINT and SIGTERM */
+    struct pool *pool;       /* the workers and their queue */
+    int deadline_ms;         /* -T, in milliseconds */
+    pthread_mutex_t lock;    /* guards served and finished */
+    long served[STATUS_END]; /* connections by status; [0]: none */
+    bool finished;           /* main is done: next signal is its own */
 };
 
 /* accept_client() returns this once the server should stop. */
@@ -184,13 +187,24 @@ static struct conn *dispatch(struct server *s, int fd)
     return pool_submit(s->pool, conn_job, c) == 0 ? NULL : c;
 }
 
+/* A second signal during the drain: whoever sent it will not wait. */
+static void exit_now(void)
+{
+    static const char msg[] = "server: second signal, exiting now\n";
+
+    /* write(), not fprintf(): another thread may hold stderr's lock,
+     * and _exit() does not wait for it either. */
+    ssize_t n = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)n; /* nothing to do if even that fails */
+    _exit(1);
+}
+
 /* The signal thread: waits for SIGINT or SIGTERM. The first starts the
  * graceful stop; a second, while the server drains, ends the process
  * at once. When main is done, it sets finished and sends the last
  * signal itself, and this thread returns. */
 static void *signal_main(void *arg)
 {
-    static const char bye[] = "server: second signal, exiting now\n";
     struct server *s = arg;
     int sig;
 
@@ -199,17 +213,14 @@ static void *signal_main(void *arg)
     pool_stop(s->pool); /* wakes a pool_submit() waiting for room */
     if (write(s->wake[1], "", 1) < 0) /* wakes poll() */
         perror("server: write to the wake-up pipe");
+
     if (sigwait(&s->signals, &sig) != 0)
         return NULL;
     pthread_mutex_lock(&s->lock);
     bool finished = s->finished;
     pthread_mutex_unlock(&s->lock);
-    if (!finished) {
-        if (write(STDERR_FILENO, bye, sizeof bye - 1) < 0) {
-            /* Nothing left to try: we are leaving anyway. */
-        }
-        _exit(1);
-    }
+    if (!finished)
+        exit_now();
     return NULL;
 }
 
@@ -279,10 +290,11 @@ static void print_summary(const struct server *s)
     const char *sep = " (";
     long total = 0;
 
-    for (int status = 0; status < 600; status++)
+    for (int status = 0; status < STATUS_END; status++)
         total += s->served[status];
-    fprintf(stderr, "stopped: served %ld connections", total);
-    for (int status = 1; status < 600; status++) {
+    fprintf(stderr, "stopped: served %ld connection%s", total,
+            total == 1 ? "" : "s");
+    for (int status = 1; status < STATUS_END; status++) {
         if (s->served[status] > 0) {
             fprintf(stderr, "%s%d: %ld", sep, status,
                     s->served[status]);
