@@ -42,6 +42,16 @@ static bool is_field_char(unsigned char c)
     return c == '\t' || c == ' ' || is_vchar(c) || c >= 0x80;
 }
 
+/* What a Host value may hold: a name or an IP literal, and a port. */
+static bool is_host_char(unsigned char c)
+{
+    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
+        return true;
+    if (c >= '0' && c <= '9')
+        return true;
+    return c != '\0' && strchr("-._~!$&'()*+,;=:[]%", c) != NULL;
+}
+
 static struct http_span span(const char *p, size_t n)
 {
     return (struct http_span){.ptr = p, .len = n};
@@ -137,6 +147,9 @@ static void note_header(struct http_span name, struct http_span value,
 
     if (span_is_name(name, "Host")) {
         req->host_count++;
+        for (size_t i = 0; i < value.len; i++)
+            if (!is_host_char((unsigned char)value.ptr[i]))
+                req->bad_host = true;
     } else if (span_is_name(name, "Transfer-Encoding")) {
         req->has_transfer_encoding = true;
     } else if (span_is_name(name, "Content-Length")) {
@@ -185,7 +198,7 @@ static long check_head(const struct http_request *req, size_t head_len)
 
     if (req->major != 1 || req->minor > 1)
         return -505;
-    if (req->host_count > 1 ||
+    if (req->host_count > 1 || req->bad_host ||
         (req->minor == 1 && req->host_count == 0))
         return -400;
     if (req->has_transfer_encoding)

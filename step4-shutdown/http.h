@@ -24,6 +24,7 @@ struct http_request {
     struct http_span target; /* "/sleep?ms=300": path and query */
     int major, minor;        /* HTTP/1.1: 1 and 1 */
     int host_count;          /* how many Host headers */
+    bool bad_host;           /* a Host value no host could have */
     bool has_transfer_encoding;
     bool bad_content_length;  /* not a number, or two that differ */
     long long content_length; /* -1: none sent */
@@ -44,7 +45,8 @@ struct http_request {
  *   -414 buffer full before the request line ends
  *   -431 buffer full before the head ends
  *   -505 a version other than HTTP/1.0 and HTTP/1.1
- *   -400 HTTP/1.1 without exactly one Host (or any with two)
+ *   -400 HTTP/1.1 without exactly one Host (or any with two), or a
+ *        Host value that is not a host
  *   -501 Transfer-Encoding present
  *   -400 Content-Length invalid or conflicting
  *   -413 Content-Length above zero (this server takes no bodies)

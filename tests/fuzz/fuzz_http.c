@@ -1,0 +1,289 @@
+/*
+ * fuzz_http.c - a libFuzzer harness for http_parse().
+ *
+ * "It did not crash" proves little about a parser. Every input is put
+ * through http_parse() several ways, and the answers must agree with
+ * each other and with the contract in http.h (the numbers are those of
+ * tests/README.md):
+ *
+ *   1. the verdict is one of the documented ones;
+ *   2. an accepted head is no longer than the input and ends in '\n';
+ *   3. every span points inside the examined part of the buffer;
+ *   4. an accepted request obeys every rule the parser enforces
+ *      (GET or HEAD, HTTP/1.0 or 1.1, Host, no body, ...);
+ *   5. parsing is pure: the same input gives the same answer again,
+ *      and the buffer is left untouched;
+ *   6. only the first HEAD_MAX_BYTES count: past them, cutting the
+ *      input changes nothing;
+ *   7. fed as growing prefixes, byte by byte, as a server reading a
+ *      slow socket would, the first answer that is not
+ *      HTTP_INCOMPLETE is the answer for the whole input, and it does
+ *      not change as more bytes arrive;
+ *   8. an accepted request, written out again from the parsed fields
+ *      alone, is accepted again with the same fields.
+ *
+ * A broken invariant prints what differed and aborts; libFuzzer then
+ * saves the input under tests/fuzz/artifacts/. Built and run by
+ * `make fuzz` (tests/abuse.mk).
+ */
+#include "config.h"
+#include "http.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Reports a broken invariant and stops: abort() makes libFuzzer save
+ * the input that caused it. */
+#define EXPECT(cond, ...)                                              \
+    do {                                                               \
+        if (!(cond)) {                                                 \
+            fprintf(stderr, "invariant broken: %s\n  ", #cond);        \
+            fprintf(stderr, __VA_ARGS__);                              \
+            fputc('\n', stderr);                                       \
+            abort();                                                   \
+        }                                                              \
+    } while (0)
+
+static size_t window_of(size_t len)
+{
+    return len < HEAD_MAX_BYTES ? len : HEAD_MAX_BYTES;
+}
+
+static bool known_verdict(long v)
+{
+    static const long statuses[] = {400, 405, 413, 414, 431, 501, 505};
+
+    if (v >= 0)
+        return true;
+    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
+        if (v == -statuses[i])
+            return true;
+    return false;
+}
+
+/* A span is either empty or lies within buf[0..end). */
+static bool span_inside(struct http_span s, const char *buf, size_t end)
+{
+    if (s.len == 0)
+        return true;
+    return s.ptr >= buf && s.len <= end &&
+           (size_t)(s.ptr - buf) <= end - s.len;
+}
+
+static bool span_equals(struct http_span s, const char *text)
+{
+    return s.len == strlen(text) && memcmp(s.ptr, text, s.len) == 0;
+}
+
+static bool spans_same_bytes(struct http_span a, struct http_span b)
+{
+    return a.len == b.len &&
+           (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
+}
+
+/* Invariants 1 to 4, for one call's result. */
+static void check_result(const char *buf, size_t len, long v,
+                         const struct http_request *r)
+{
+    size_t win = window_of(len);
+
+    EXPECT(known_verdict(v), "verdict %ld", v);
+    EXPECT(span_inside(r->line, buf, win), "line outside buffer");
+    EXPECT(span_inside(r->method, buf, win), "method outside buffer");
+    EXPECT(span_inside(r->target, buf, win), "target outside buffer");
+    if (v == HTTP_INCOMPLETE)
+        EXPECT(len < HEAD_MAX_BYTES, "incomplete with %zu bytes", len);
+    if (v == -414 || v == -431)
+        EXPECT(win == HEAD_MAX_BYTES, "%ld with %zu bytes", v, len);
+    if (v <= 0)
+        return;
+    EXPECT((size_t)v <= win, "head %ld of %zu bytes", v, len);
+    EXPECT(buf[v - 1] == '\n', "head %ld does not end in LF", v);
+    EXPECT(r->line.ptr == buf, "request line not at the start");
+    EXPECT(span_equals(r->method, "GET") ||
+               span_equals(r->method, "HEAD"),
+           "accepted method %.*s", (int)r->method.len, r->method.ptr);
+    EXPECT(r->target.len > 0 && r->target.ptr[0] == '/',
+           "accepted target not in origin-form");
+    EXPECT(r->major == 1 && (r->minor == 0 || r->minor == 1),
+           "accepted version %d.%d", r->major, r->minor);
+    EXPECT(r->minor == 1 ? r->host_count == 1 : r->host_count <= 1,
+           "accepted HTTP/1.%d with %d Host", r->minor, r->host_count);
+    EXPECT(!r->has_transfer_encoding, "accepted Transfer-Encoding");
+    EXPECT(!r->bad_content_length, "accepted bad Content-Length");
+    EXPECT(r->content_length == -1 || r->content_length == 0,
+           "accepted Content-Length %lld", r->content_length);
+    /* The request line is exactly METHOD SP TARGET SP HTTP/x.y. */
+    EXPECT(r->line.len == r->method.len + r->target.len + 10 &&
+               r->target.ptr == r->method.ptr + r->method.len + 1,
+           "request line is not method, target and version");
+}
+
+static bool same_fields(const struct http_request *a,
+                        const struct http_request *b)
+{
+    return spans_same_bytes(a->method, b->method) &&
+           spans_same_bytes(a->target, b->target) &&
+           a->major == b->major && a->minor == b->minor &&
+           a->host_count == b->host_count &&
+           a->has_transfer_encoding == b->has_transfer_encoding &&
+           a->bad_content_length == b->bad_content_length &&
+           a->content_length == b->content_length;
+}
+
+/*
+ * Invariant 7, byte by byte. A long input has thousands of prefixes,
+ * each parsed from its start: to keep the fuzzer fast, they go through
+ * a second copy of http.c built without coverage feedback (same source,
+ * same sanitizers; see tests/abuse.mk). Each prefix is copied to the
+ * very end of a heap block, so that AddressSanitizer catches a read
+ * past the prefix (in the whole input those bytes would be readable).
+ *
+ * Up to the first answer every prefix is parsed. After it, the answer
+ * must stay the same: checked for the next 64 prefixes, every 61st
+ * after those, and the last one.
+ */
+long http_parse_plain(const char *buf, size_t len,
+                      struct http_request *req);
+
+static long parse_prefix(char *block, size_t block_len, const char *buf,
+                         size_t k)
+{
+    struct http_request r;
+    char *p = block + (block_len - k);
+
+    memcpy(p, buf, k);
+    long v = http_parse_plain(p, k, &r);
+    check_result(p, k, v, &r);
+    return v;
+}
+
+static void check_prefixes(const char *buf, size_t len, long whole)
+{
+    size_t win = window_of(len), k = 1;
+    char *block = malloc(win > 0 ? win : 1);
+    long first = HTTP_INCOMPLETE;
+
+    EXPECT(block != NULL, "out of memory");
+    for (; k <= win && first == HTTP_INCOMPLETE; k++)
+        first = parse_prefix(block, win, buf, k);
+    size_t first_at = k - 1;
+    EXPECT(first == whole,
+           "first answer over prefixes %ld (at %zu bytes), whole %ld",
+           first, first_at, whole);
+    for (; k <= win; k += k < first_at + 64 ? 1 : 61) {
+        long v = parse_prefix(block, win, buf, k);
+        EXPECT(v == first, "prefix %zu says %ld, prefix %zu said %ld",
+               k, v, first_at, first);
+    }
+    if (first_at < win) {
+        long v = parse_prefix(block, win, buf, win);
+        EXPECT(v == first, "all %zu bytes say %ld, prefix %zu said %ld",
+               win, v, first_at, first);
+    }
+    free(block);
+}
+
+/* Writes the request back out from the parsed fields alone. With
+ * canonical set: CRLF and "Host: fuzz.example"; otherwise the shortest
+ * form, bare LF and empty values, which is never longer than the
+ * input it came from. Returns the length, or 0 if cap is too small. */
+static size_t reserialise(const struct http_request *r, bool canonical,
+                          char *out, size_t cap)
+{
+    const char *eol = canonical ? "\r\n" : "\n";
+    const char *host = canonical ? "Host: fuzz.example" : "Host:";
+    const char *cl =
+        canonical ? "Content-Length: 0" : "Content-Length:0";
+    size_t n = 0;
+    int k =
+        snprintf(out, cap, "%.*s %.*s HTTP/%d.%d%s", (int)r->method.len,
+                 r->method.ptr, (int)r->target.len, r->target.ptr,
+                 r->major, r->minor, eol);
+
+    if (k < 0 || (size_t)k >= cap)
+        return 0;
+    n = (size_t)k;
+    for (int i = 0; i <= r->host_count; i++) {
+        /* host_count Host lines, then Content-Length if one was sent */
+        const char *field = i < r->host_count ? host : cl;
+        if (i == r->host_count && r->content_length != 0)
+            break;
+        k = snprintf(out + n, cap - n, "%s%s", field, eol);
+        if (k < 0 || (size_t)k >= cap - n)
+            return 0;
+        n += (size_t)k;
+    }
+    k = snprintf(out + n, cap - n, "%s", eol);
+    if (k < 0 || (size_t)k >= cap - n)
+        return 0;
+    return n + (size_t)k;
+}
+
+/* Invariant 8. */
+static void check_reserialised(const struct http_request *r)
+{
+    static char out[2 * HEAD_MAX_BYTES];
+    bool canonical = true;
+    size_t n = reserialise(r, canonical, out, sizeof out);
+
+    if (n == 0 || n > HEAD_MAX_BYTES) {
+        canonical = false;
+        n = reserialise(r, canonical, out, sizeof out);
+    }
+    EXPECT(n > 0 && n <= HEAD_MAX_BYTES, "re-serialised to %zu bytes",
+           n);
+    char *copy = malloc(n);
+    EXPECT(copy != NULL, "out of memory");
+    memcpy(copy, out, n);
+    struct http_request again;
+    long v = http_parse(copy, n, &again);
+    check_result(copy, n, v, &again);
+    EXPECT(v == (long)n && same_fields(r, &again),
+           "re-serialised (%s) request: verdict %ld of %zu bytes, "
+           "fields %s: \"%.*s\"",
+           canonical ? "canonical" : "short", v, n,
+           same_fields(r, &again) ? "same" : "differ", (int)n, copy);
+    free(copy);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *buf = (const char *)data;
+    struct http_request req, again;
+    char *before = malloc(size > 0 ? size : 1);
+
+    EXPECT(before != NULL, "out of memory");
+    memcpy(before, data, size);
+    /* libFuzzer's copy of the input is exactly size bytes, so a read
+     * before or past it is caught by AddressSanitizer. */
+    long v = http_parse(buf, size, &req);
+    check_result(buf, size, v, &req);
+
+    /* 5: pure. */
+    long v2 = http_parse(buf, size, &again);
+    EXPECT(v2 == v && same_fields(&req, &again) &&
+               req.line.len == again.line.len,
+           "second parse gave %ld, first %ld", v2, v);
+    EXPECT(memcmp(before, data, size) == 0, "parser wrote its buffer");
+    free(before);
+
+    /* 6: the window. */
+    if (size > HEAD_MAX_BYTES) {
+        long w = http_parse(buf, HEAD_MAX_BYTES, &again);
+        EXPECT(w == v && same_fields(&req, &again),
+               "first %d bytes give %ld, all %zu give %ld",
+               HEAD_MAX_BYTES, w, size, v);
+    }
+
+    check_prefixes(buf, size, v);
+    if (v > 0)
+        check_reserialised(&req);
+    return 0;
+}
