@@ -44,7 +44,7 @@ format-check:
 	@clang-format --dry-run -Werror $(FORMATTED) && \
 	    echo "format-check: all $(words $(FORMATTED)) files formatted"
 
-clean:
+clean::
 	for d in $(STEPS); do $(MAKE) -C $$d clean; done
 	rm -f server
 

@@ -98,7 +98,9 @@ static int prepare_client(const struct server *s, int fd)
 
     /* On BSD and macOS a socket inherits O_NONBLOCK from the listening
      * socket (not on Linux); the HTTP layer wants a blocking one. */
-    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0 ||
+    if (flags < 0 ||
+        ((flags & O_NONBLOCK) &&
+         fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) ||
         /* A write that makes no progress for -T seconds fails, so a
          * client that stops reading cannot hold a worker. */
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout,
@@ -120,17 +122,24 @@ static int accept_client(const struct server *s)
     struct pollfd fds[2] = {{.fd = s->wake[0], .events = POLLIN},
                             {.fd = s->listen_fd, .events = POLLIN}};
 
-    /* Waiting in poll() for either socket, rather than in accept(),
-     * lets the stop reach this thread. */
-    int n = poll(fds, 2, -1);
-    if (n > 0 && fds[0].revents != 0)
-        return ACCEPT_STOP;
-    int fd = n > 0 ? accept(s->listen_fd, NULL, NULL) : -1;
+    /* The listening socket is non-blocking: accept() takes a waiting
+     * connection, or fails at once with EAGAIN when there is none.
+     * Then this thread waits in poll() for a connection or the stop,
+     * whichever comes first; a thread blocked in accept() could not
+     * be woken. (While connections keep coming, the stop arrives
+     * through pool_submit() instead.) */
+    int fd = accept(s->listen_fd, NULL, NULL);
     if (fd >= 0)
         return prepare_client(s, fd);
-    if (errno == EINTR || errno == ECONNABORTED || errno == EAGAIN ||
-        errno == EWOULDBLOCK)
-        return -1; /* EAGAIN: the client left after poll() */
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        int n = poll(fds, 2, -1);
+        if (n > 0 && fds[0].revents != 0)
+            return ACCEPT_STOP;
+        if (n >= 0 || errno == EINTR)
+            return -1;
+    }
+    if (errno == EINTR || errno == ECONNABORTED)
+        return -1;
     /* Usually EMFILE or ENFILE: no descriptor left for a new socket.
      * The connection stays in the backlog, so the listening socket
      * stays readable and polling it again would spin at 100% CPU.
@@ -243,8 +252,7 @@ static int server_start(struct server *s, int threads,
         what = "pthread_sigmask";
         goto fail;
     }
-    /* poll() says a connection is waiting, but it may be gone by the
-     * time accept() runs: accept() must not block then. */
+    /* accept() must never block: see accept_client(). */
     int flags = fcntl(s->listen_fd, F_GETFL);
     if (flags < 0 ||
         fcntl(s->listen_fd, F_SETFL, flags | O_NONBLOCK) < 0) {

@@ -1,0 +1,221 @@
+# report.awk - bench's raw figures as Markdown, or as data for charts.
+#
+#   awk -f tools/report.awk -v what=table|targets|throughput|makespans \
+#       [-v workers=4] raw.tsv
+#
+# raw.tsv, written by tools/bench.sh, one figure a line, tab-separated:
+#   wrk   NAME CONNECTIONS ROUND REQUESTS/S P50_MS P99_MS ERRORS TOTAL
+#   peak  NAME ROUND THREADS RSS_KB CPU_MS  (n/a without /proc)
+#   span  NAME SCENARIO MAKESPAN_MS MEDIAN_MS  (never: not answered)
+
+BEGIN { FS = "\t"; if (workers == "") workers = 4 }
+
+!($2 in seen) { seen[$2] = 1; names[++count] = $2 }
+
+$1 == "wrk" {
+    key = $2 SUBSEP $3
+    n = ++runs[key]
+    rps[key, n] = $5; p50[key, n] = $6; p99[key, n] = $7
+    errors[$2] += $8
+    if ($3 == 64) requests[$2] += $9
+}
+
+$1 == "peak" && $4 == "n/a" { no_proc[$2] = 1 }
+$1 == "peak" && $4 != "n/a" {
+    if ($4 + 0 > threads[$2]) threads[$2] = $4 + 0
+    if ($5 + 0 > rss[$2]) rss[$2] = $5 + 0
+    cpu_ms[$2] += $6
+}
+
+$1 == "span" { span[$2, $3] = $4; median[$2, $3] = $5 }
+
+# The round whose requests/s is the median of the rounds at key.
+function median_round(key,    n, i, j, t, order) {
+    n = runs[key]
+    for (i = 1; i <= n; i++) order[i] = i
+    for (i = 2; i <= n; i++)
+        for (j = i; j > 1 && rps[key, order[j]] + 0 < \
+                 rps[key, order[j - 1]] + 0; j--) {
+            t = order[j]; order[j] = order[j - 1]; order[j - 1] = t
+        }
+    return order[int((n + 1) / 2)]
+}
+
+function rate(name, conns,    key) {
+    key = name SUBSEP conns
+    return (key in runs) ? rps[key, median_round(key)] : ""
+}
+
+function latency(name, conns,    key, r) {
+    key = name SUBSEP conns
+    if (!(key in runs)) return "-"
+    r = median_round(key)
+    return sprintf("%.2f / %.2f", p50[key, r], p99[key, r])
+}
+
+function label(name) {
+    return name == "nginx" ? "nginx (1 worker)" : name
+}
+
+# The name of step n in this run ("step3-thread-pool"), or "".
+function step(n,    i) {
+    for (i = 1; i <= count; i++)
+        if (index(names[i], "step" n "-") == 1) return names[i]
+    return ""
+}
+
+function memory(name) {
+    if (no_proc[name]) return "n/a"
+    return (name in rss) ? sprintf("%.1f MiB", rss[name] / 1024) : "-"
+}
+
+# Processor time the server spent per request at 64 connections, over
+# every round: unlike requests/s, hardly moved by other work on the
+# machine, which takes the processor away but does not add to this.
+function cost(name) {
+    if (no_proc[name] || requests[name] + 0 == 0) return "n/a"
+    return sprintf("%.0f", cpu_ms[name] * 1000 / requests[name])
+}
+
+function ms(v) {
+    return v == "never" ? "never" : v == "" ? "-" : v " ms"
+}
+
+function makespan(name, scenario) {
+    return name == "nginx" ? "n/a" : ms(span[name, scenario])
+}
+
+# slow-mix: the makespan is the slow request's; the median shows
+# whether the six fast ones had to wait for it.
+function slow_mix(name) {
+    if (name == "nginx") return "n/a"
+    return ms(span[name, "slow-mix"]) " / " ms(median[name, "slow-mix"])
+}
+
+function ratio(a, b) {
+    return (a == "" || b == "" || b + 0 == 0) ? "" : a / b
+}
+
+function table(    i, name, ref) {
+    ref = ("nginx" in seen)
+    printf "| server | req/s, 1 conn | p50 / p99 ms, 1 conn "
+    printf "| req/s, 64 conn | p50 / p99 ms, 64 conn "
+    if (ref) printf "| 64 conn vs nginx "
+    printf "| server CPU µs/req, 64 conn | wrk errors | peak threads "
+    printf "| peak RSS "
+    printf "| slow-mix makespan / median | sleepers makespan |\n"
+    printf "|---|--:|--:|--:|--:|%s--:|--:|--:|--:|--:|--:|\n", \
+        ref ? "--:|" : ""
+    for (i = 1; i <= count; i++) {
+        name = names[i]
+        printf "| %s | %s | %s | %s | %s ", label(name), \
+            rate(name, 1), latency(name, 1), rate(name, 64), \
+            latency(name, 64)
+        if (ref)
+            printf "| %.2f× ", ratio(rate(name, 64), rate("nginx", 64))
+        printf "| %s | %d | %s | %s | %s | %s |\n", cost(name), \
+            errors[name], \
+            no_proc[name] ? "n/a" : threads[name], memory(name), \
+            slow_mix(name), makespan(name, "sleepers")
+    }
+}
+
+function verdict(ok) {
+    return ok ? "**met**" : "**missed**"
+}
+
+function target_nginx(n,    s, r) {
+    s = step(n)
+    if (s == "") return
+    if (!("nginx" in seen)) {
+        printf "- step %d vs nginx: not measured (make bench REF=nginx)\n", n
+        return
+    }
+    r = ratio(rate(s, 64), rate("nginx", 64))
+    printf "- step %d at 64 connections: %.2f× nginx, %d wrk errors" \
+        " (target: at least 0.95×, no errors): %s; processor time" \
+        " per request %s µs, nginx %s µs\n", n, r, errors[s], \
+        verdict(r >= 0.95 && errors[s] == 0), cost(s), cost("nginx")
+}
+
+function target_step1(    r) {
+    if (step(1) == "" || step(3) == "") return
+    r = ratio(rate(step(1), 64), rate(step(3), 64))
+    printf "- step 1 at 64 connections: %.2f× step 3" \
+        " (target: at least 0.95×): %s\n", r, verdict(r >= 0.95)
+}
+
+function target_cost(n,    s, why) {
+    s = step(n)
+    if (s == "") return
+    if (no_proc[s]) {
+        printf "- step %d peak RSS and threads: n/a (no /proc)\n", n
+        return
+    }
+    # Step 4 waits for signals in a thread of its own, on purpose.
+    if (n >= 4 && threads[s] == workers + 2)
+        why = " (the one more is the signal-handling thread)"
+    printf "- step %d peak RSS %s (target: at most 2 MiB): %s;" \
+        " peak threads %d (target: %d workers + 1 = %d): %s%s\n", n, \
+        memory(s), verdict(rss[s] <= 2048), threads[s], workers, \
+        workers + 1, verdict(threads[s] == workers + 1), why
+}
+
+function target_sleepers(n, ideal,    s, v) {
+    s = step(n)
+    if (s == "") return
+    v = span[s, "sleepers"]
+    printf "- step %d sleepers makespan %s (target: %d ms ± 10%%): %s\n", \
+        n, makespan(s, "sleepers"), ideal, \
+        verdict(v != "never" && v != "" && v >= ideal * 0.9 && \
+                v <= ideal * 1.1)
+}
+
+function targets() {
+    print "Targets of issue 5, measured in this run (never asserted):"
+    print ""
+    target_nginx(3); target_nginx(4); target_step1()
+    target_cost(3); target_cost(4)
+    target_sleepers(1, 8000); target_sleepers(2, 1000)
+    waves = int((8 + workers - 1) / workers) # 8 sleepers, in waves
+    target_sleepers(3, waves * 1000)
+    target_sleepers(4, waves * 1000)
+}
+
+# Requests/s of every round, to show how much they vary.
+function spread(    i, name, c, key, r, line) {
+    print "| server | req/s in each round, 1 conn | same, 64 conn |"
+    print "|---|--:|--:|"
+    for (i = 1; i <= count; i++) {
+        name = names[i]
+        line = "| " label(name) " |"
+        for (c = 1; c <= 64; c += 63) {
+            key = name SUBSEP c
+            line = line " "
+            for (r = 1; r <= runs[key]; r++)
+                line = line (r > 1 ? ", " : "") rps[key, r]
+            line = line " |"
+        }
+        print line
+    }
+}
+
+END {
+    if (what == "table") table()
+    else if (what == "spread") spread()
+    else if (what == "targets") targets()
+    else if (what == "throughput") {
+        print "server\t1 connection\t64 connections"
+        for (i = 1; i <= count; i++)
+            print label(names[i]) "\t" rate(names[i], 1) "\t" \
+                rate(names[i], 64)
+    } else if (what == "makespans") {
+        print "step\tslow-mix makespan\tslow-mix median" \
+            "\tsleepers makespan"
+        for (i = 1; i <= count; i++)
+            if (names[i] != "nginx")
+                print names[i] "\t" span[names[i], "slow-mix"] "\t" \
+                    median[names[i], "slow-mix"] "\t" \
+                    span[names[i], "sleepers"]
+    }
+}

@@ -1,0 +1,66 @@
+# tools/tools.mk - the timeline client, `make demo` and `make bench`.
+#
+# Included by the top-level Makefile, and run from the repository root.
+# The tools are built with the same warnings as the steps.
+
+TOOLS_WARN = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wpedantic
+ifdef WERROR
+TOOLS_WARN += -Werror
+endif
+TOOLS_CFLAGS = -O2 -g $(CFLAGS) $(SANITIZE)
+TOOLS = tools/timeline tools/peak tools/freeport
+TIMELINE_SRCS = tools/timeline.c tools/fire.c tools/draw.c tools/parse.c
+
+# The numbers of the steps: 1 2 3 4.
+STEP_NUMBERS = $(patsubst step%,%,$(foreach s,$(STEPS),$(firstword \
+    $(subst -, ,$(s)))))
+
+tools/timeline: $(TIMELINE_SRCS) tools/timeline.h tools/parse.h
+	$(CC) $(TOOLS_WARN) $(TOOLS_CFLAGS) -o $@ $(TIMELINE_SRCS)
+
+tools/peak: tools/peak.c tools/parse.c tools/parse.h
+	$(CC) $(TOOLS_WARN) $(TOOLS_CFLAGS) -o $@ tools/peak.c tools/parse.c
+
+tools/freeport: tools/freeport.c
+	$(CC) $(TOOLS_WARN) $(TOOLS_CFLAGS) -o $@ $<
+
+timeline: $(TOOLS)
+
+# make demo STEP=n: watch step n serve the standard scenarios.
+demo: $(TOOLS)
+	@test -n "$(STEP)" && test -n "$(call step_dir,$(STEP))" || { \
+	    echo "usage: make demo STEP=n, n one of: $(STEP_NUMBERS)"; \
+	    exit 2; }
+	$(MAKE) -C $(call step_dir,$(STEP))
+	@tools/demo.sh $(call step_dir,$(STEP))
+
+# tools_need COMMAND PACKAGE: installs the Debian package when the
+# command is missing (apt-get; sudo unless we are root).
+define tools_need
+	@command -v $(1) >/dev/null 2>&1 || test -x /usr/sbin/$(1) || { \
+	    command -v apt-get >/dev/null 2>&1 || \
+	        { echo "bench: please install $(2)"; exit 1; }; \
+	    sudo=; test "$$(id -u)" = 0 || sudo=sudo; \
+	    echo "bench: installing $(2) with apt-get"; \
+	    $$sudo apt-get install -y $(2) || { $$sudo apt-get update && \
+	        $$sudo apt-get install -y $(2); }; }
+endef
+
+# make bench [REF=nginx]: measure every step; writes bench/.
+# BENCH_SECONDS=3 BENCH_ROUNDS=3 are the defaults of tools/bench.sh.
+bench: $(TOOLS) $(STEPS)
+	$(call tools_need,wrk,wrk)
+ifeq ($(REF),nginx)
+	$(call tools_need,nginx,nginx-light)
+endif
+	@REF="$(REF)" tools/bench.sh $(STEPS)
+
+help::
+	@echo "make timeline        build the timeline client (tools/timeline)"
+	@echo "make demo STEP=n     watch step n serve slow-mix, sleepers, idle"
+	@echo "make bench [REF=nginx]  measure every step (and nginx); writes bench/"
+
+.PHONY: timeline demo bench
+
+clean::
+	rm -f $(TOOLS)
