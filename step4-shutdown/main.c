@@ -122,6 +122,15 @@ int main(int argc, char **argv)
         return 1;
     }
     http_set_logging(!opt.quiet);
+    /* Before the first thread starts, which inherits the mask, and
+     * before "listening on" is printed: a SIGTERM sent as soon as the
+     * port is known then waits for the signal thread, instead of
+     * killing the server with its default action. */
+    int err = server_block_signals();
+    if (err != 0) {
+        fprintf(stderr, "server: pthread_sigmask: %s\n", strerror(err));
+        return 1;
+    }
 
     int fd = server_listen(opt.port, &port, &failed_call);
     if (fd < 0 && errno == EADDRINUSE) {

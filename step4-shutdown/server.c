@@ -233,6 +233,22 @@ static void *signal_main(void *arg)
     return NULL;
 }
 
+/* The signals that stop the server: SIGINT (Ctrl-C) and SIGTERM. */
+static void stop_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+}
+
+int server_block_signals(void)
+{
+    sigset_t set;
+
+    stop_signals(&set);
+    return pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
 /* Starts what the accept loop needs: the pool, the signal thread and
  * the pipe between them. Returns 0, or -1 after reporting the failure
  * and releasing what it had acquired. */
@@ -242,16 +258,7 @@ static int server_start(struct server *s, int threads,
     const char *what;
     int err = 0;
 
-    sigemptyset(&s->signals);
-    sigaddset(&s->signals, SIGINT);
-    sigaddset(&s->signals, SIGTERM);
-    /* Threads inherit the signal mask of the thread that creates them:
-     * blocked here, before any thread starts, the signals can reach no
-     * thread but the one that waits for them in sigwait(). */
-    if ((err = pthread_sigmask(SIG_BLOCK, &s->signals, NULL)) != 0) {
-        what = "pthread_sigmask";
-        goto fail;
-    }
+    stop_signals(&s->signals); /* main has blocked them already */
     /* accept() must never block: see accept_client(). */
     int flags = fcntl(s->listen_fd, F_GETFL);
     if (flags < 0 ||

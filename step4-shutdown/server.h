@@ -23,6 +23,11 @@ struct server_options {
  * *failed_call naming the call that failed ("bind"). */
 int server_listen(int port, int *bound_port, const char **failed_call);
 
+/* Blocks SIGINT and SIGTERM in the calling thread, and so in every
+ * thread it starts later: they wait for server_run()'s signal thread.
+ * Returns 0 or an error number. */
+int server_block_signals(void);
+
 /* Accepts connections on listen_fd and serves them until SIGINT or
  * SIGTERM, then finishes the requests it has, closes listen_fd, frees
  * everything and returns the exit status for main. */

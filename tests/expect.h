@@ -1,0 +1,40 @@
+/*
+ * expect.h - what each step of the workshop is expected to do.
+ *
+ * One suite runs against every step. Where the steps differ, a test
+ * does not skip the older steps: it looks up what this step teaches in
+ * the table (expect.c) and asserts exactly that. Step 1 is asserted to
+ * serve one connection at a time, because that is its lesson.
+ */
+#ifndef EXPECT_H
+#define EXPECT_H
+
+#include <stdbool.h>
+
+/* How a step runs connections side by side. */
+enum model {
+    MODEL_SERIAL,     /* one connection at a time, in the accept loop */
+    MODEL_THREAD_PER, /* a new thread for every connection */
+    MODEL_POOL,       /* -t workers take connections from a queue */
+};
+
+struct expect {
+    int step;        /* 1 to 4 */
+    const char *dir; /* "step3-thread-pool" */
+    enum model model;
+    bool threads_option; /* takes -t THREADS */
+    bool
+        deadline_option; /* takes -T SECONDS: 408 and dropped writers */
+    /* SIGTERM: a graceful stop (listener closed, everything accepted is
+     * served, exit 0). Otherwise the default action: the process dies
+     * at once, killing requests in the middle. */
+    bool graceful_stop;
+    /* Everything freed and closed at exit (valgrind: no leaks, only
+     * the 3 standard descriptors open). */
+    bool frees_everything;
+};
+
+/* The step this suite was built for (STEP, given by tests.mk). */
+const struct expect *expect_this_step(void);
+
+#endif

@@ -1,0 +1,375 @@
+/*
+ * test_parser.c - http_parse(), table-driven.
+ *
+ * The parser is a pure function over (buffer, length), so it is tested
+ * without any server: each row is a request and the verdict the
+ * documented rules give it (http.h lists them in order; the first rule
+ * broken wins). The same table then checks the properties a network
+ * parser needs: every prefix of a request gives "incomplete" or the
+ * same verdict, never another one, and no byte past len is read.
+ */
+#include "config.h"
+#include "harness.h"
+#include "http.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WHOLE 1 /* want: the head is complete; returns its length */
+#define CRLF "\r\n"
+#define HOST "Host: test\r\n"
+
+struct parse_case {
+    const char *why;  /* what the row checks, for the failure message */
+    const char *text; /* the bytes given to http_parse */
+    long want;        /* WHOLE, HTTP_INCOMPLETE or -status */
+};
+
+static const struct parse_case cases[] = {
+    /* Acceptable requests */
+    {"a plain GET", "GET / HTTP/1.1" CRLF HOST CRLF, WHOLE},
+    {"HEAD", "HEAD / HTTP/1.1" CRLF HOST CRLF, WHOLE},
+    {"HTTP/1.0 needs no Host", "GET / HTTP/1.0" CRLF CRLF, WHOLE},
+    {"HTTP/1.0 may have one Host", "GET / HTTP/1.0" CRLF HOST CRLF,
+     WHOLE},
+    {"bare LF line ends", "GET /sleep?ms=1 HTTP/1.1\nHost: t\n\n",
+     WHOLE},
+    {"mixed line ends", "GET / HTTP/1.1\nHost: t\r\n\n", WHOLE},
+    {"header names ignore case, OWS optional",
+     "GET / HTTP/1.1" CRLF "hOsT:t" CRLF CRLF, WHOLE},
+    {"an empty Host value is still one Host",
+     "GET / HTTP/1.1" CRLF "Host:" CRLF CRLF, WHOLE},
+    {"Content-Length: 0 is no body",
+     "GET / HTTP/1.1" CRLF HOST "Content-Length: 0" CRLF CRLF, WHOLE},
+    {"two equal Content-Length: 0",
+     "GET / HTTP/1.1" CRLF HOST "Content-Length: 0" CRLF
+     "content-length:0" CRLF CRLF,
+     WHOLE},
+    {"tabs and UTF-8 in a value",
+     "GET / HTTP/1.1" CRLF HOST "X-Name: \tJos\xc3\xa9 \t" CRLF CRLF,
+     WHOLE},
+    {"every token character in a name",
+     "GET / HTTP/1.1" CRLF HOST "!#$%&'*+-.^_`|~09azAZ: v" CRLF CRLF,
+     WHOLE},
+    {"query and escapes in the target",
+     "GET /a%20b?x=1&y=&z HTTP/1.1" CRLF HOST CRLF, WHOLE},
+
+    /* Incomplete: more bytes needed */
+    {"nothing yet", "", HTTP_INCOMPLETE},
+    {"half a method", "GE", HTTP_INCOMPLETE},
+    {"no blank line yet", "GET / HTTP/1.1" CRLF HOST, HTTP_INCOMPLETE},
+    {"a CR but not yet its LF", "GET / HTTP/1.1" CRLF HOST "\r",
+     HTTP_INCOMPLETE},
+
+    /* 400: malformed request line, found as early as possible */
+    {"an empty request line", CRLF CRLF, -400},
+    {"two spaces after the method", "GET  / HTTP/1.1" CRLF HOST CRLF,
+     -400},
+    {"no version (HTTP/0.9)", "GET /" CRLF CRLF, -400},
+    {"an absolute-form target", "GET http://t/ HTTP/1.1" CRLF HOST CRLF,
+     -400},
+    {"asterisk-form target", "OPTIONS * HTTP/1.1" CRLF HOST CRLF, -400},
+    {"a bad byte in the method", "G(T / HTTP/1.1" CRLF HOST CRLF, -400},
+    {"a space after the version", "GET / HTTP/1.1 " CRLF HOST CRLF,
+     -400},
+    {"a lowercase protocol", "GET / http/1.1" CRLF HOST CRLF, -400},
+    {"a two-digit version", "GET / HTTP/1.10" CRLF HOST CRLF, -400},
+    {"garbage, refused before its line ends", "\x16\x03\x01", -400},
+    /* 400: malformed header */
+    {"a header without a colon",
+     "GET / HTTP/1.1" CRLF "Host t" CRLF CRLF, -400},
+    {"a space before the colon",
+     "GET / HTTP/1.1" CRLF "Host : t" CRLF CRLF, -400},
+    {"a folded header line",
+     "GET / HTTP/1.1" CRLF HOST "X: a" CRLF " b" CRLF CRLF, -400},
+    {"a control byte in a value",
+     "GET / HTTP/1.1" CRLF HOST "X: a\x01" CRLF CRLF, -400},
+    {"an empty header name", "GET / HTTP/1.1" CRLF HOST ": v" CRLF CRLF,
+     -400},
+
+    /* 505, then Host, Transfer-Encoding, Content-Length, methods */
+    {"HTTP/2.0", "GET / HTTP/2.0" CRLF HOST CRLF, -505},
+    {"HTTP/1.2", "GET / HTTP/1.2" CRLF HOST CRLF, -505},
+    {"HTTP/0.9 spelled out", "GET / HTTP/0.9" CRLF CRLF, -505},
+    {"HTTP/1.1 without Host", "GET / HTTP/1.1" CRLF CRLF, -400},
+    {"HTTP/1.1 with two Host", "GET / HTTP/1.1" CRLF HOST HOST CRLF,
+     -400},
+    {"HTTP/1.0 with two Host", "GET / HTTP/1.0" CRLF HOST HOST CRLF,
+     -400},
+    {"a Host value with a space",
+     "GET / HTTP/1.1" CRLF "Host: a b" CRLF CRLF, -400},
+    {"a Host value that is not ASCII, even in HTTP/1.0",
+     "GET / HTTP/1.0" CRLF "Host: \xc3\xa9" CRLF CRLF, -400},
+    {"host:port and IPv6 literals are hosts",
+     "GET / HTTP/1.1" CRLF "Host: [::1]:8080" CRLF CRLF, WHOLE},
+    {"Transfer-Encoding",
+     "GET / HTTP/1.1" CRLF HOST "Transfer-Encoding: chunked" CRLF CRLF,
+     -501},
+    {"Content-Length not a number",
+     "GET / HTTP/1.1" CRLF HOST "Content-Length: abc" CRLF CRLF, -400},
+    {"Content-Length negative",
+     "GET / HTTP/1.1" CRLF HOST "Content-Length: -1" CRLF CRLF, -400},
+    {"Content-Length with a sign",
+     "GET / HTTP/1.1" CRLF HOST "Content-Length: +1" CRLF CRLF, -400},
+    {"Content-Length empty",
+     "GET / HTTP/1.1" CRLF HOST "Content-Length:" CRLF CRLF, -400},
+    {"Content-Length of 19 digits",
+     "GET / HTTP/1.1" CRLF HOST
+     "Content-Length: 1000000000000000000" CRLF CRLF,
+     -400},
+    {"two different Content-Length",
+     "GET / HTTP/1.1" CRLF HOST "Content-Length: 5" CRLF
+     "Content-Length: 6" CRLF CRLF,
+     -400},
+    {"Content-Length: 1",
+     "GET / HTTP/1.1" CRLF HOST "Content-Length: 1" CRLF CRLF, -413},
+    {"Content-Length of 18 digits",
+     "GET / HTTP/1.1" CRLF HOST
+     "Content-Length: 999999999999999999" CRLF CRLF,
+     -413},
+    {"two equal Content-Length: 5",
+     "GET / HTTP/1.1" CRLF HOST "Content-Length: 5" CRLF
+     "Content-Length: 5" CRLF CRLF,
+     -413},
+    {"POST", "POST / HTTP/1.1" CRLF HOST CRLF, -405},
+    {"PUT", "PUT / HTTP/1.1" CRLF HOST CRLF, -405},
+    {"DELETE", "DELETE / HTTP/1.1" CRLF HOST CRLF, -405},
+    {"PATCH", "PATCH / HTTP/1.1" CRLF HOST CRLF, -405},
+    {"OPTIONS", "OPTIONS / HTTP/1.1" CRLF HOST CRLF, -405},
+    {"TRACE", "TRACE / HTTP/1.1" CRLF HOST CRLF, -405},
+    {"CONNECT", "CONNECT / HTTP/1.1" CRLF HOST CRLF, -405},
+    {"an unknown method", "BREW / HTTP/1.1" CRLF HOST CRLF, -501},
+    {"methods are case-sensitive", "get / HTTP/1.1" CRLF HOST CRLF,
+     -501},
+
+    /* Two rules broken: the earlier one in http.h's list wins */
+    {"malformed header beats 505",
+     "GET / HTTP/2.0" CRLF "Host t" CRLF CRLF, -400},
+    {"505 beats a missing Host", "POST / HTTP/2.0" CRLF CRLF, -505},
+    {"a bad Host beats Transfer-Encoding",
+     "GET / HTTP/1.1" CRLF "Host: a b" CRLF
+     "Transfer-Encoding: x" CRLF CRLF,
+     -400},
+    {"a missing Host beats Transfer-Encoding",
+     "GET / HTTP/1.1" CRLF "Transfer-Encoding: chunked" CRLF CRLF,
+     -400},
+    {"Transfer-Encoding beats a bad Content-Length",
+     "GET / HTTP/1.1" CRLF HOST "Transfer-Encoding: x" CRLF
+     "Content-Length: x" CRLF CRLF,
+     -501},
+    {"a bad Content-Length beats 405",
+     "POST / HTTP/1.1" CRLF HOST "Content-Length: x" CRLF CRLF, -400},
+    {"a body (413) beats 405",
+     "POST / HTTP/1.1" CRLF HOST "Content-Length: 5" CRLF CRLF, -413},
+    {"a body (413) beats 501",
+     "BREW / HTTP/1.1" CRLF HOST "Content-Length: 5" CRLF CRLF, -413},
+};
+
+#define NCASES (sizeof cases / sizeof cases[0])
+
+static size_t case_len(const struct parse_case *c)
+{
+    return strlen(c->text);
+}
+
+/* Parses a private copy of exactly len bytes, so that a read past the
+ * end shows under ASan, and checks that the buffer is left as it was
+ * (the parser must never write it). */
+static long parse_exact(const char *text, size_t len,
+                        struct http_request *req)
+{
+    char *copy = malloc(len > 0 ? len : 1);
+
+    cr_assert(copy != NULL);
+    memcpy(copy, text, len);
+    long r = http_parse(copy, len, req);
+    cr_assert(memcmp(copy, text, len) == 0,
+              "http_parse wrote into the buffer it was given");
+    free(copy);
+    return r;
+}
+
+static long expected(const struct parse_case *c)
+{
+    return c->want == WHOLE ? (long)case_len(c) : c->want;
+}
+
+Test(parser, every_row_gets_its_documented_verdict,
+     .timeout = TEST_TIMEOUT_S)
+{
+    struct http_request req;
+
+    for (size_t i = 0; i < NCASES; i++) {
+        long got =
+            parse_exact(cases[i].text, case_len(&cases[i]), &req);
+        cr_expect(got == expected(&cases[i]),
+                  "%s: http_parse should return %ld, returned %ld",
+                  cases[i].why, expected(&cases[i]), got);
+    }
+}
+
+/* A request arrives in pieces of any size. Each prefix must be
+ * "incomplete", or already the final verdict for an error found
+ * early; never a different answer. */
+Test(parser, every_prefix_is_incomplete_or_the_same_verdict,
+     .timeout = TEST_TIMEOUT_S)
+{
+    struct http_request req;
+
+    for (size_t i = 0; i < NCASES; i++) {
+        size_t len = case_len(&cases[i]);
+        long want = expected(&cases[i]);
+        for (size_t k = 0; k < len; k++) {
+            long got = parse_exact(cases[i].text, k, &req);
+            bool ok =
+                got == HTTP_INCOMPLETE || (want < 0 && got == want);
+            cr_expect(ok,
+                      "%s: the first %zu of %zu bytes gave %ld; only 0 "
+                      "(incomplete)%s is right before the end",
+                      cases[i].why, k, len, got,
+                      want < 0 ? " or the final verdict" : "");
+            if (!ok)
+                break;
+        }
+    }
+}
+
+/* The table's strings end at their first NUL; this one holds one. */
+Test(parser, a_nul_byte_in_the_target_is_malformed,
+     .timeout = TEST_TIMEOUT_S)
+{
+    static const char text[] = "GET /\0 HTTP/1.1\r\nHost: t\r\n\r\n";
+    struct http_request req;
+
+    cr_expect_eq(parse_exact(text, sizeof text - 1, &req), -400L,
+                 "a NUL byte in the target should give 400");
+    cr_expect_eq(parse_exact(text, 6, &req), -400L,
+                 "... as soon as the NUL arrives");
+}
+
+Test(parser, fills_the_request_fields, .timeout = TEST_TIMEOUT_S)
+{
+    const char *text = "HEAD /sleep?ms=300 HTTP/1.0\r\nHost: "
+                       "a\r\nContent-Length: 0\r\n\r\n";
+    struct http_request req;
+
+    cr_assert_eq(http_parse(text, strlen(text), &req),
+                 (long)strlen(text));
+    cr_expect(req.method.len == 4 &&
+                  memcmp(req.method.ptr, "HEAD", 4) == 0,
+              "the method should be HEAD");
+    cr_expect(req.target.len == 13 &&
+                  memcmp(req.target.ptr, "/sleep?ms=300", 13) == 0,
+              "the target should be /sleep?ms=300");
+    cr_expect(req.line.len == 27 && req.line.ptr == text,
+              "the request line should span the first line, no CRLF");
+    cr_expect(req.major == 1 && req.minor == 0, "the version is 1.0");
+    cr_expect_eq(req.host_count, 1);
+    cr_expect_eq(req.content_length, 0);
+    cr_expect(!req.has_transfer_encoding && !req.bad_content_length);
+}
+
+Test(parser, bytes_after_the_head_are_not_part_of_it,
+     .timeout = TEST_TIMEOUT_S)
+{
+    const char *head = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
+    char text[128];
+    struct http_request req;
+
+    snprintf(text, sizeof text, "%sGET / HTTP/1.1\r\n", head);
+    cr_assert_eq(http_parse(text, strlen(text), &req),
+                 (long)strlen(head),
+                 "the head ends at the first blank line");
+}
+
+/* "GET /" + padding + " HTTP/1.1" + CRLF + Host + padding header +
+ * CRLF: a valid request of exactly total bytes. */
+static char *request_of_size(size_t total)
+{
+    char *buf = malloc(total + 1);
+    const char *start = "GET / HTTP/1.1\r\nHost: t\r\nX-Pad: ";
+    size_t n = strlen(start);
+
+    cr_assert(buf != NULL && total > n + 4);
+    memcpy(buf, start, n);
+    memset(buf + n, 'a', total - n - 4);
+    memcpy(buf + total - 4, "\r\n\r\n", 4);
+    buf[total] = '\0';
+    return buf;
+}
+
+Test(parser, a_head_of_exactly_the_limit_is_accepted,
+     .timeout = TEST_TIMEOUT_S)
+{
+    struct http_request req;
+    char *at = request_of_size(HEAD_MAX_BYTES);
+    char *past = request_of_size(HEAD_MAX_BYTES + 1);
+
+    cr_expect_eq(parse_exact(at, HEAD_MAX_BYTES, &req),
+                 (long)HEAD_MAX_BYTES, "a head of %d bytes is accepted",
+                 HEAD_MAX_BYTES);
+    cr_expect_eq(parse_exact(past, HEAD_MAX_BYTES + 1, &req), -431L,
+                 "a head of %d bytes gets 431", HEAD_MAX_BYTES + 1);
+    cr_expect_eq(parse_exact(past, HEAD_MAX_BYTES, &req), -431L,
+                 "the first %d bytes of a longer head already get 431",
+                 HEAD_MAX_BYTES);
+    cr_expect_eq(parse_exact(past, HEAD_MAX_BYTES - 1, &req),
+                 (long)HTTP_INCOMPLETE,
+                 "one byte short of the limit, more may still come");
+    free(at);
+    free(past);
+}
+
+/* A request line of line_len bytes (before its end), then end. */
+static char *long_line(size_t line_len, const char *end)
+{
+    char *buf = malloc(line_len + strlen(end) + 1);
+
+    cr_assert(buf != NULL);
+    memcpy(buf, "GET /", 5);
+    memset(buf + 5, 'a', line_len - 5 - 9);
+    memcpy(buf + line_len - 9, " HTTP/1.1", 9);
+    strcpy(buf + line_len, end);
+    return buf;
+}
+
+Test(parser, a_request_line_filling_the_buffer_gets_414,
+     .timeout = TEST_TIMEOUT_S)
+{
+    struct http_request req;
+    char *full = long_line(HEAD_MAX_BYTES, "\r\nHost: t\r\n\r\n");
+    char *fits = long_line(HEAD_MAX_BYTES - 1, "\n");
+    char *room = long_line(HEAD_MAX_BYTES - 200, "\r\nHost: t\r\n\r\n");
+
+    cr_expect_eq(parse_exact(full, HEAD_MAX_BYTES, &req), -414L,
+                 "a request line of %d bytes with no end yet: 414",
+                 HEAD_MAX_BYTES);
+    cr_expect_eq(parse_exact(full, strlen(full), &req), -414L,
+                 "bytes past the limit are never looked at");
+    cr_expect_eq(parse_exact(fits, HEAD_MAX_BYTES, &req), -431L,
+                 "a request line that ends in the last byte fits; "
+                 "the head does not (431)");
+    cr_expect_eq(parse_exact(room, strlen(room), &req),
+                 (long)strlen(room),
+                 "a long request line with room for the rest is fine");
+    free(full);
+    free(fits);
+    free(room);
+}
+
+Test(parser, the_limit_beats_a_later_rule, .timeout = TEST_TIMEOUT_S)
+{
+    struct http_request req;
+    char *buf = malloc(HEAD_MAX_BYTES);
+    const char *start = "GET / HTTP/2.0\r\nX: ";
+
+    cr_assert(buf != NULL);
+    memcpy(buf, start, strlen(start));
+    memset(buf + strlen(start), 'a', HEAD_MAX_BYTES - strlen(start));
+    cr_expect_eq(parse_exact(buf, HEAD_MAX_BYTES, &req), -431L,
+                 "431 (buffer full) comes before 505 (version) in the "
+                 "documented order");
+    free(buf);
+}

@@ -1,0 +1,402 @@
+/*
+ * test_shutdown.c - what SIGTERM does to each step.
+ *
+ * Steps 1 to 3 have no handler: SIGTERM kills them at once, and a
+ * request in the middle of being served gets nothing (their lesson).
+ * Step 4 stops gracefully: the listener closes first, every accepted
+ * connection is served, then it exits 0. From the client's side every
+ * connection must end complete, refused, or reset before a single
+ * byte arrived: a partial response is always a failure.
+ */
+#include "client.h"
+#include "expect.h"
+#include "harness.h"
+#include "io.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define GET_ROOT "GET / HTTP/1.1\r\nHost: t\r\n\r\n"
+
+/* The most a server may take to exit once nothing is in flight. */
+static int exit_bound_ms(void)
+{
+    return slow_factor() > 1 ? 3000 : 1000;
+}
+
+/* A small random generator with a logged seed (shown with --verbose),
+ * so that a failing run can be repeated with TEST_SEED=... */
+static unsigned next_random(unsigned *state, unsigned below)
+{
+    *state = *state * 1103515245u + 12345u;
+    return (*state >> 16) % below;
+}
+
+static unsigned seed(void)
+{
+    const char *s = getenv("TEST_SEED");
+
+    return s != NULL ? (unsigned)strtoul(s, NULL, 10)
+                     : (unsigned)time(NULL) ^ (unsigned)getpid();
+}
+
+/* Complete, or nothing at all (refused or reset): NULL. Otherwise what
+ * went wrong, for the message. */
+static const char *judge(const struct response *r)
+{
+    static char why[160];
+
+    if (r->received == 0)
+        return NULL;
+    if (r->status == 200 && response_complete(r))
+        return NULL;
+    snprintf(why, sizeof why,
+             "a partial response: %zu bytes (status %d, Content-Length "
+             "%lld, %zu body bytes), then %s",
+             r->received, r->status, r->declared, r->body_len,
+             r->error ? strerror(r->error) : "end-of-file");
+    return why;
+}
+
+/* Step 4 counts the connections it served in its last line. Each one
+ * must have reached its client whole; the others were still in the
+ * kernel's backlog when the listener closed, and were reset. */
+static void expect_served_all_accepted(const struct server *s,
+                                       const struct batch *b,
+                                       int before, const char *when)
+{
+    long served = log_number_after(s, "stopped: served ");
+    int complete = before; /* served before the batch */
+
+    for (int i = 0; i < b->k; i++)
+        complete += response_complete(&b->r[i]);
+    cr_expect(
+        served == complete,
+        "%s: step 4 says it served %ld connections, and every one "
+        "it accepted should reach its client whole, but %d of %d "
+        "clients got a complete response (log below)",
+        when, served, complete, b->k + before);
+}
+
+/* Waits for the exit after SIGTERM and checks the step's way of
+ * ending. since: when the server had nothing left to do. */
+static void expect_prompt_exit(struct server *s, long long since,
+                               const char *when)
+{
+    const struct expect *e = expect_this_step();
+
+    bool exited = wait_server_exit(s, 10000 * slow_factor());
+    long long late = io_now_ms() - since;
+    if (!exited)
+        kill_server(s);
+    cr_assert(exited,
+              "%s: step %d was still running 10 s after "
+              "SIGTERM (a lost wake-up?)",
+              when, e->step);
+    cr_expect(late < exit_bound_ms(),
+              "%s: step %d should exit within %d ms once no request is "
+              "in flight, but took %lld ms (a lost wake-up?)",
+              when, e->step, exit_bound_ms(), late);
+    check_server_log(s);
+    if (e->graceful_stop)
+        cr_expect(WIFEXITED(s->status) && WEXITSTATUS(s->status) == 0,
+                  "%s: step %d should exit 0 after SIGTERM, but it %s",
+                  when, e->step, describe_status(s->status));
+    else
+        cr_expect(
+            WIFSIGNALED(s->status) && WTERMSIG(s->status) == SIGTERM,
+            "%s: step %d has no SIGTERM handler and should die of "
+            "it, but it %s",
+            when, e->step, describe_status(s->status));
+}
+
+Test(shutdown, sigterm_when_idle_stops_at_once,
+     .timeout = TEST_TIMEOUT_S)
+{
+    const struct expect *e = expect_this_step();
+    struct server s;
+
+    start_server(&s, (struct start){0});
+    assert_still_serving(s.port, "starting");
+    long long t0 = io_now_ms();
+    signal_server(&s, SIGTERM);
+    expect_prompt_exit(&s, t0, "idle");
+    if (e->graceful_stop) {
+        /* (The worker that answered GET / may still count as running:
+         * the client sees the close before the job has returned.) */
+        cr_expect(log_contains(&s, "shutting down: ") &&
+                      log_contains(&s, ", 0 queued"),
+                  "an idle step %d should log \"shutting down: 0 "
+                  "running, 0 queued\" (log below)",
+                  e->step);
+        /* "connection" or "connections": either reads well. */
+        cr_expect(log_contains(&s, "stopped: served 1 connection"),
+                  "step %d should end with \"stopped: served 1 "
+                  "connection (200: 1)\" (log below)",
+                  e->step);
+    }
+}
+
+/* Connections made while the signal arrives: each ends complete,
+ * refused or reset, never cut in the middle. */
+static void sigterm_mid_accept(unsigned *rnd)
+{
+    struct server s;
+    struct batch b = {.k = 0};
+    int signal_at = (int)next_random(rnd, 12);
+    long long t_sig = 0;
+
+    start_server(&s, (struct start){.threads = 2});
+    assert_still_serving(s.port, "starting"); /* in its accept loop */
+    for (int i = 0; i < 12; i++) {
+        if (i == signal_at) {
+            signal_server(&s, SIGTERM);
+            t_sig = io_now_ms();
+        }
+        int fd = client_try_connect(s.port);
+        if (fd < 0)
+            continue; /* refused: the listener has closed */
+        b.fd[b.k++] = fd;
+        io_write_all(fd, GET_ROOT, strlen(GET_ROOT)); /* may be reset */
+    }
+    batch_wait(&b, 5000);
+    for (int i = 0; i < b.k; i++) {
+        const char *bad = judge(&b.r[i]);
+        cr_expect(bad == NULL,
+                  "SIGTERM during connects: connection %d "
+                  "ended with %s",
+                  i + 1, bad);
+    }
+    long long last = batch_last_done(&b);
+    expect_prompt_exit(&s, last > t_sig ? last : t_sig, "mid-accept");
+    if (expect_this_step()->graceful_stop)
+        expect_served_all_accepted(&s, &b, 1,
+                                   "SIGTERM during connects");
+    batch_close(&b);
+}
+
+/* Three /sleep requests in flight: step 4 finishes them, the others
+ * are killed in the middle. */
+static void sigterm_mid_request(unsigned *rnd)
+{
+    const struct expect *e = expect_this_step();
+    int ms = 100 + (int)next_random(rnd, 200);
+    char request[128];
+    struct server s;
+    struct batch b;
+
+    snprintf(request, sizeof request,
+             "GET /sleep?ms=%d HTTP/1.1\r\nHost: t\r\n\r\n", ms);
+    start_server(&s, (struct start){.threads = 2});
+    assert_still_serving(s.port, "starting"); /* in its accept loop */
+    batch_open(&b, s.port, 3);
+    batch_send_reverse(&b, request);
+    pause_ms(10 + (long)next_random(rnd, (unsigned)ms / 2));
+    signal_server(&s, SIGTERM);
+    long long t_sig = io_now_ms();
+    batch_wait(&b, 5000);
+    for (int i = 0; i < 3; i++) {
+        const char *bad = judge(&b.r[i]);
+        cr_expect(bad == NULL,
+                  "SIGTERM during /sleep?ms=%d: request %d "
+                  "ended with %s",
+                  ms, i + 1, bad);
+    }
+    long long last = batch_last_done(&b);
+    expect_prompt_exit(&s, last > t_sig ? last : t_sig, "mid-request");
+    if (e->graceful_stop)
+        expect_served_all_accepted(&s, &b, 1, "SIGTERM during /sleep");
+    batch_close(&b);
+}
+
+/* One worker busy, the queue full (QUEUE_CAPACITY 64) and the accept
+ * loop waiting for room: the signal must reach it there too. */
+static void sigterm_queue_full(unsigned *rnd)
+{
+    const char *slow = "GET /sleep?ms=300 HTTP/1.1\r\nHost: t\r\n\r\n";
+    struct server s;
+    struct batch b;
+
+    start_server(&s, (struct start){.threads = 1});
+    assert_still_serving(s.port, "starting"); /* in its accept loop */
+    batch_open(&b, s.port, 72);
+    client_send(b.fd[0], slow, strlen(slow));
+    for (int i = 1; i < b.k; i++)
+        client_send(b.fd[i], GET_ROOT, strlen(GET_ROOT));
+    pause_ms(50 + (long)next_random(rnd, 150));
+    signal_server(&s, SIGTERM);
+    long long t_sig = io_now_ms();
+    batch_wait(&b, 10000);
+    for (int i = 0; i < b.k; i++) {
+        const char *bad = judge(&b.r[i]);
+        cr_expect(bad == NULL,
+                  "SIGTERM with the queue full: connection "
+                  "%d ended with %s",
+                  i + 1, bad);
+    }
+    long long last = batch_last_done(&b);
+    expect_prompt_exit(&s, last > t_sig ? last : t_sig, "queue full");
+    if (expect_this_step()->graceful_stop)
+        expect_served_all_accepted(&s, &b, 1, "SIGTERM, queue full");
+    batch_close(&b);
+}
+
+/* Half of the runs signal the moment the server has printed its port:
+ * a supervisor may do just that, so the signals must already be
+ * handled by then. */
+static void sigterm_idle(unsigned *rnd)
+{
+    struct server s;
+    char when[96];
+    long ms = next_random(rnd, 2) ? 0 : (long)next_random(rnd, 30);
+
+    start_server(&s, (struct start){.threads = 2});
+    pause_ms(ms);
+    signal_server(&s, SIGTERM);
+    snprintf(when, sizeof when,
+             "idle, SIGTERM %ld ms after the `listening on` line", ms);
+    expect_prompt_exit(&s, io_now_ms(), when);
+}
+
+/* 50 runs in all, split in four tests that can run side by side. */
+#define RANDOM_RUNS(name, fn, runs)                                    \
+    Test(shutdown, name, .timeout = TEST_TIMEOUT_S)                    \
+    {                                                                  \
+        unsigned first = seed(), rnd = first;                          \
+        for (int i = 0; i < (runs); i++) {                             \
+            cr_log_info("run %d, TEST_SEED=%u", i + 1, first);         \
+            fn(&rnd);                                                  \
+        }                                                              \
+    }
+
+RANDOM_RUNS(sigterm_at_random_moments_idle, sigterm_idle, 14)
+RANDOM_RUNS(sigterm_at_random_moments_mid_accept, sigterm_mid_accept,
+            14)
+RANDOM_RUNS(sigterm_at_random_moments_mid_request, sigterm_mid_request,
+            14)
+RANDOM_RUNS(sigterm_at_random_moments_queue_full, sigterm_queue_full, 8)
+
+/* With -t 4: four /sleep?ms=1000 running and four queued. */
+Test(shutdown, running_and_queued_requests_are_all_served,
+     .timeout = TEST_TIMEOUT_S)
+{
+    const struct expect *e = expect_this_step();
+    const char *sleep =
+        "GET /sleep?ms=1000 HTTP/1.1\r\nHost: t\r\n\r\n";
+    struct server s;
+    struct batch b;
+    char line[80];
+
+    start_server(&s, (struct start){.threads = 4});
+    assert_still_serving(s.port, "starting"); /* in its accept loop */
+    batch_open(&b, s.port, 8);
+    long long t0 = io_now_ms();
+    batch_send_reverse(&b, sleep);
+    /* The server says nothing when a worker starts a request: give the
+     * four workers time to take theirs (more under sanitizers). */
+    pause_ms(200 * slow_factor());
+    signal_server(&s, SIGTERM);
+    if (!e->graceful_stop) {
+        batch_wait(&b, 3000);
+        for (int i = 0; i < b.k; i++)
+            cr_expect(b.r[i].received == 0,
+                      "step %d has no SIGTERM handler: the requests in "
+                      "flight should die with it, but request %d got "
+                      "%zu bytes",
+                      e->step, i + 1, b.r[i].received);
+        expect_prompt_exit(&s, io_now_ms(), "8 sleeps in flight");
+        batch_close(&b);
+        return;
+    }
+    snprintf(line, sizeof line, "shutting down: 4 running, 4 queued");
+    cr_expect(wait_for_log(&s, line, 2000 * slow_factor()),
+              "with 4 workers busy and 4 connections queued, step %d "
+              "should log \"%s\" (log below)",
+              e->step, line);
+    errno = 0;
+    int late = client_try_connect(s.port);
+    cr_expect(
+        late < 0 && errno == ECONNREFUSED,
+        "once \"shutting down\" is logged the listener is closed, "
+        "so a new connect should be refused, but it %s",
+        late >= 0 ? "succeeded" : strerror(errno));
+    if (late >= 0)
+        close(late);
+    batch_wait(&b, 5000);
+    for (int i = 0; i < b.k; i++)
+        cr_expect(b.r[i].status == 200 && response_complete(&b.r[i]),
+                  "request %d of 8 should complete with 200 during the "
+                  "graceful stop; got status %d, %zu bytes",
+                  i + 1, b.r[i].status, b.r[i].received);
+    bool exited = wait_server_exit(&s, 5000);
+    long long took = io_now_ms() - t0;
+    cr_assert(exited, "step %d did not exit after serving everything",
+              e->step);
+    cr_expect(WIFEXITED(s.status) && WEXITSTATUS(s.status) == 0,
+              "step %d should exit 0 after a graceful stop, but it %s",
+              e->step, describe_status(s.status));
+    cr_expect(took >= 1995 && took < 2000 + 750 * slow_factor(),
+              "two rounds of 1 s sleeps on 4 workers: step %d should "
+              "exit about 2 s after they started, but took %lld ms",
+              e->step, took);
+    /* The 8 sleeps, and the GET / that saw the server start. */
+    cr_expect(
+        log_contains(&s, "stopped: served 9 connections (200: 9)"),
+        "the last line should be \"stopped: served 9 connections "
+        "(200: 9)\" (log below)");
+    check_server_log(&s);
+    batch_close(&b);
+}
+
+Test(shutdown, a_second_signal_during_the_drain_exits_1_at_once,
+     .timeout = TEST_TIMEOUT_S)
+{
+    const struct expect *e = expect_this_step();
+    const char *sleep =
+        "GET /sleep?ms=3000 HTTP/1.1\r\nHost: t\r\n\r\n";
+    struct server s;
+
+    start_server(&s, (struct start){.threads = 1});
+    int fd = client_connect(s.port);
+    client_send(fd, sleep, strlen(sleep));
+    pause_ms(100);
+    signal_server(&s, SIGTERM);
+    if (e->graceful_stop) {
+        cr_assert(
+            wait_for_log(&s, "shutting down:", 2000 * slow_factor()),
+            "no \"shutting down\" line after SIGTERM (log below)");
+        signal_server(&s, SIGINT);
+    }
+    long long t = io_now_ms();
+    bool exited = wait_server_exit(&s, 5000 * slow_factor());
+    long long took = io_now_ms() - t;
+    if (!exited)
+        kill_server(&s);
+    cr_assert(exited, "step %d was still running 5 s after %s", e->step,
+              e->graceful_stop ? "a second signal" : "SIGTERM");
+    cr_expect(took < exit_bound_ms() / 2,
+              "step %d should exit at once (here: %lld ms) when %s",
+              e->step, took,
+              e->graceful_stop
+                  ? "a second signal comes during the drain"
+                  : "SIGTERM arrives");
+    if (e->graceful_stop)
+        cr_expect(WIFEXITED(s.status) && WEXITSTATUS(s.status) == 1,
+                  "a second signal during the drain should end step %d "
+                  "with status 1, but it %s",
+                  e->step, describe_status(s.status));
+    else
+        cr_expect(
+            WIFSIGNALED(s.status) && WTERMSIG(s.status) == SIGTERM,
+            "step %d has no handler: the first SIGTERM should kill "
+            "it, but it %s",
+            e->step, describe_status(s.status));
+    close(fd);
+}
