@@ -256,7 +256,7 @@ static int server_start(struct server *s, int threads,
                         pthread_t *signal_thread)
 {
     const char *what;
-    int err = 0;
+    int err; /* an error number, kept: cleaning up may change errno */
 
     stop_signals(&s->signals); /* main has blocked them already */
     /* accept() must never block: see accept_client(). */
@@ -264,10 +264,12 @@ static int server_start(struct server *s, int threads,
     if (flags < 0 ||
         fcntl(s->listen_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
         what = "fcntl";
+        err = errno;
         goto fail;
     }
     if (pipe(s->wake) < 0) {
         what = "pipe";
+        err = errno;
         goto fail;
     }
     if ((err = pthread_mutex_init(&s->lock, NULL)) != 0) {
@@ -276,6 +278,7 @@ static int server_start(struct server *s, int threads,
     }
     if ((s->pool = pool_create(threads, QUEUE_CAPACITY)) == NULL) {
         what = "starting the workers";
+        err = errno;
         goto fail_lock;
     }
     err = pthread_create(signal_thread, NULL, signal_main, s);
@@ -293,8 +296,7 @@ fail_pipe:
     close(s->wake[0]);
     close(s->wake[1]);
 fail:
-    fprintf(stderr, "server: %s: %s\n", what,
-            strerror(err ? err : errno));
+    fprintf(stderr, "server: %s: %s\n", what, strerror(err));
     return -1;
 }
 
