@@ -37,7 +37,8 @@ check-portable:
 	    echo "check-portable: Linux-only API above; use POSIX"; exit 1; \
 	else echo "check-portable: steps use POSIX only"; fi
 
-FORMATTED = $(wildcard step*/*.[ch] tests/*.[ch] tests/*/*.[ch] tools/*.[ch])
+FORMATTED = $(wildcard step*/*.[ch] tests/*.[ch] tests/*/*.[ch] tools/*.[ch] \
+    exercises/*/*.[ch] exercises/steps/*/*.[ch])
 format:
 	clang-format -i $(FORMATTED)
 format-check:

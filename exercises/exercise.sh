@@ -6,7 +6,10 @@
 #
 # Copies the step before (or the exercise's base step) to
 # WORKBENCH/step3 (or WORKBENCH/stats) and writes TASK.md into it from
-# the exercise's template. Work is never lost: an existing folder is
+# the exercise's template. FILL=1 copies step N itself instead, with
+# the files of exercises/steps/stepN-fill/ over it: the same files
+# with some function bodies replaced by TODOs (fill-check.sh proves
+# that nothing else differs), and FILL.md appended to TASK.md. Work is never lost: an existing folder is
 # left alone, and FRESH=1 first moves it to a dated folder beside it.
 # Run from the repository root (the Makefile does).
 #
@@ -75,11 +78,14 @@ elif [ -n "$EXERCISE" ] && [ -z "$STEP" ]; then
 else
     usage
 fi
-if [ -n "$FILL" ] && [ ! -d "$fill" ]; then
-    echo "make exercise: step $STEP has no FILL=1 variant; these do:" \
-        "$(ls -d exercises/steps/step*-fill 2>/dev/null |
-            sed 's|.*/step\([0-9]*\)-fill|\1|' | tr '\n' ' ')"
-    exit 2
+if [ -n "$FILL" ]; then
+    if [ ! -d "$fill" ]; then
+        echo "make exercise: step $STEP has no FILL=1 variant; these do:" \
+            "$(ls -d exercises/steps/step*-fill 2>/dev/null |
+                sed 's|.*/step\([0-9]*\)-fill|\1|' | tr '\n' ' ')"
+        exit 2
+    fi
+    base=$ref # with the bodies in $fill taken out
 fi
 
 dest=$WORKBENCH/$name
@@ -196,7 +202,12 @@ if [ -n "$FILL" ]; then
 fi
 cp "$tmp/TASK.md" "$dest/TASK.md" || exit 1
 
-echo "Created $dest: a copy of $base${FILL:+, with $(cd "$fill" && ls *.[ch] | tr '\n' ' ')to fill in}."
+if [ -n "$FILL" ]; then
+    echo "Created $dest: a copy of $base with TODOs to fill in:" \
+        "$(cd "$fill" && grep -l TODO *.[ch] | tr '\n' ' ')"
+else
+    echo "Created $dest: a copy of $base."
+fi
 echo "Read $dest/TASK.md, change the files it names, and grade your work:"
 echo "  $check"
 [ "$rendered" = 0 ] || { echo "(TASK.md has an unresolved reference: see above)"; exit 1; }

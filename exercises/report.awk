@@ -102,7 +102,7 @@ function split_message(m, row,    seps, n, i, at) {
         if (at > 0) {
             want = substr(m, 1, at - 1)
             got = substr(m, at + length(seps[i]))
-            sub(/^(it |they )/, "", got)
+            sub(/^(it |they |got )/, "", got)
             return
         }
     }
@@ -128,15 +128,24 @@ function fill(s) {
 }
 
 END {
-    met = failed = skipped = notrun = 0
+    met = failed = skipped = notrun = notmet = 0
     for (i = 1; i <= rows; i++) {
         t = test[i]
         split(t, parts, "/")
         st = (t in status) ? status[t] : "MISSING"
         if (skip_suite != "" && parts[1] == skip_suite) {
-            printf "– %s\n    (skipped: %s)\n", text[i],
-                   skipped_pool++ ? "as above" : skip_why
+            printf "– %s\n", text[i]
+            if (!skipped_pool++)
+                printf "    (skipped: %s)\n", skip_why
             skipped++
+            continue
+        }
+        if (rest_why != "" && parts[1] != "pool" &&
+            (st == "MISSING" || st == "SKIPPED")) {
+            printf "– %s\n", text[i]
+            if (!rest_count++)
+                printf "    (%s)\n", rest_why
+            notmet++
             continue
         }
         if (st == "SKIPPED" && first_message[t] == "The test was skipped.") {
@@ -182,15 +191,17 @@ END {
         printf "    hint: %s\n", hint[i]
         printf "    try: %s\n", fill(try[i])
     }
-    total = met + failed
+    total = met + failed + notmet
     line = met " of " total " expectations met"
+    if (notmet > 0)
+        line = line " (" notmet " not run yet)"
     if (skipped > 0)
         line = line ", " skipped " skipped"
     if (notrun > 0)
         line = line " (" notrun " more not run: FILTER)"
     print ""
-    if (failed == 0 && total > 0 && next_text != "")
+    if (failed + notmet == 0 && total > 0 && next_text != "")
         print next_text
     print line
-    exit failed > 0 || total == 0
+    exit failed + notmet > 0 || total == 0
 }
