@@ -220,10 +220,11 @@ if echo "$tests" | grep -q '^pool/'; then
     if [ ! -f "$dir/pool.h" ]; then
         pool_why="there is no pool.h in $dir, so the pool's unit tests cannot call it; TASK.md gives the API they need"
     elif ! ${CC:-cc} -std=c11 -D_POSIX_C_SOURCE=200809L -fsyntax-only \
+        -Werror=implicit-function-declaration -Werror=incompatible-pointer-types \
         -DSTEP="$suite_step" -Itests -I"$dir" \
         $(pkg-config --cflags criterion) tests/test_pool.c \
         >"$out/pool-api.log" 2>&1; then
-        pool_why="$dir/pool.h does not declare the API of TASK.md (pool_create, pool_submit): $(grep -m 1 error "$out/pool-api.log" | sed 's/^[^ ]* //')"
+        pool_why="$dir/pool.h does not declare the API of TASK.md (pool_create, pool_submit): $(grep -m 1 error "$out/pool-api.log" | sed 's/^[^ ]* //; s/ \[-W.*//')"
     elif [ ! -f "$dir/pool.c" ]; then
         pool_why="there is no pool.c in $dir"
     else
