@@ -180,8 +180,9 @@ END {
             split_message(first_message[t], i)
         if (message_count[t] > 1)
             got = got " (and " message_count[t] - 1 " more)"
-        if (usage_hint != "" && got ~ /did not print `listening on/ &&
-            got ~ /exited with status 2/)
+        # the server refused its options: say that, not the test's hint
+        if (usage_hint != "" && (got ~ /usage: exit status 2/ ||
+            (got ~ /listening on/ && got ~ /exited with status 2/)))
             hint[i] = usage_hint
         path = log_of(t)
         if (path != "")
