@@ -122,9 +122,10 @@ test: criterion test-build
 
 # ---- Sanitizers and valgrind ----
 
-# Servers built as server-asan-<cc>; the suite too (suite-asan). The suite's own leak
-# check is off (Criterion's runtime keeps memory to the end); the
-# servers' is on, which matters for step 4, the one that exits.
+# Servers built as server-asan-<cc>; the suite too (suite-asan). The
+# suite's own leak check is off (Criterion's runtime keeps memory to
+# the end); the servers' is on, which matters for step 4, the one that
+# exits.
 asan: criterion $(foreach s,$(TEST_STEPS),$(TEST_BUILD)/$(s)/suite-asan)
 	@for d in $(TEST_STEPS); do \
 	    $(MAKE) -s -C $$d OUT=server-asan-$(CC_NAME) CFLAGS="-O1 -g" \
@@ -134,9 +135,9 @@ asan: criterion $(foreach s,$(TEST_STEPS),$(TEST_BUILD)/$(s)/suite-asan)
 	    SERVER_ASAN_OPTIONS=detect_leaks=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1,)
 
-# Servers of the threaded steps built as server-tsan-<cc>, under the normal
-# suite (a TSan build of Criterion aborts), then the pool's stress
-# program, built with TSan, for every step that has a pool.
+# Servers of the threaded steps built as server-tsan-<cc>, under the
+# normal suite (a TSan build of Criterion aborts), then the pool's
+# stress program, built with TSan, for every step that has a pool.
 TSAN_STEPS = $(filter-out $(call step_dir,1),$(TEST_STEPS))
 tsan: criterion $(foreach s,$(TSAN_STEPS),$(TEST_BUILD)/$(s)/suite \
         $(if $(wildcard $(s)/pool.c),$(TEST_BUILD)/$(s)/pool_stress-tsan))
@@ -159,8 +160,8 @@ test-run-tsan:
 # harness reads valgrind's summary when the server stops. Timing tests
 # are left out: under valgrind nothing runs at its real speed. So is
 # the second signal's _exit(1), which leaves memory behind on purpose.
-# The servers are built as server-valgrind-<cc> with DWARF 4 debug info,
-# which valgrind 3.19 reads whichever compiler made it.
+# The servers are built as server-valgrind-<cc> with DWARF 4 debug
+# info, which valgrind 3.19 reads whichever compiler made it.
 VALGRIND_TESTS = @(routes/*|robust/*|process/*|shutdown/sigterm_when_idle*)
 valgrind: criterion test-build
 	@command -v valgrind >/dev/null || { \
