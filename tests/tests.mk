@@ -240,7 +240,7 @@ help::
 	@echo "make asan CC=clang   the same, servers and suite built by clang"
 	@echo "make tsan            the suite with TSan servers, plus pool_stress"
 	@echo "make valgrind        black-box tests with servers under valgrind"
-	@echo "make musl            steps built by musl-gcc -Werror; the suite against them"
+	@echo "make musl            musl-gcc -Werror builds, the suite against them"
 	@echo "make check-steps     HTTP layer identical; step diffs on their lists"
 	@echo "make mutants         break the steps on purpose; the suite must fail"
 
