@@ -18,10 +18,10 @@ check: criterion
 	@sh exercises/grade.sh $(if $(STEP),STEP="$(STEP)") \
 	    $(if $(EXERCISE),EXERCISE="$(EXERCISE)") \
 	    $(if $(DIR),DIR="$(DIR)") WORKBENCH="$(WORKBENCH)" \
-	    TIMEOUT="$(GRADE_TIMEOUT)"
+	    TIMEOUT="$(GRADE_TIMEOUT)" CC="$(CC)"
 
 exercises-check: criterion
-	@sh exercises/selfcheck.sh
+	@CC="$(CC)" sh exercises/selfcheck.sh
 
 # The suite, built by exercises/grade.sh against a learner's folder:
 # the step's expectations (-DSTEP), the folder's HTTP layer and io.c,

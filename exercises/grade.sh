@@ -24,6 +24,7 @@
 
 set -u
 STEP= EXERCISE= DIR= WORKBENCH=workbench FILTER= TIMEOUT=20 OUT=
+CC=${CC:-cc}
 JOBS=${TEST_JOBS:-8}
 for arg in "$@"; do
     case $arg in
@@ -34,6 +35,7 @@ for arg in "$@"; do
     FILTER=*) FILTER=${arg#*=} ;;
     TIMEOUT=*) TIMEOUT=${arg#*=} ;;
     OUT=*) OUT=${arg#*=} ;;
+    CC=*) CC=${arg#*=} ;;
     *) echo "grade.sh: unknown argument $arg" >&2; exit 2 ;;
     esac
 done
@@ -231,7 +233,7 @@ for f in tests/test_pool*.c; do
     why=
     if [ ! -f "$dir/pool.h" ]; then
         why="there is no pool.h in $dir, so the pool's unit tests cannot call it; TASK.md gives the API they need"
-    elif ! ${CC:-cc} -std=c11 -D_POSIX_C_SOURCE=200809L -fsyntax-only \
+    elif ! $CC -std=c11 -D_POSIX_C_SOURCE=200809L -fsyntax-only \
         -Werror=implicit-function-declaration \
         -Werror=incompatible-pointer-types \
         -DSTEP="$suite_step" -Itests -I"$dir" \
@@ -253,7 +255,7 @@ build_suite() {
     make -s --no-print-directory grade-suite GRADE_DIR="$dir" \
         GRADE_STEP="$suite_step" GRADE_WHITE_BOX="$white_box" \
         GRADE_EXTRA="$extra" GRADE_SUITE="$out/suite" \
-        GRADE_TIMEOUT="$TIMEOUT" WERROR= >"$out/suite.log" 2>&1
+        GRADE_TIMEOUT="$TIMEOUT" CC="$CC" WERROR= >"$out/suite.log" 2>&1
 }
 if ! build_suite; then
     built=
