@@ -45,7 +45,8 @@ grade-suite:
 
 help::
 	@echo "make exercise STEP=3 write step 3 yourself: workbench/step3 + TASK.md"
-	@echo "    FILL=1: pool.c with TODOs; FRESH=1: start over; WORKBENCH=path"
+	@echo "    FILL=1 (steps 3-5): only the core left to write; FRESH=1: start"
+	@echo "    over (the old copy is moved aside); WORKBENCH=path: elsewhere"
 	@echo "make exercise EXERCISE=stats   an extension exercise"
 	@echo "make check STEP=3    grade workbench/step3 (DIR=path: any folder)"
 	@echo "make check EXERCISE=stats      grade an extension exercise"
