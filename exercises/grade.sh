@@ -220,16 +220,16 @@ fi
 # The pool's white-box tests (tests/test_pool*.c) call the folder's
 # pool.h directly: each file is built in only if that pool.h declares
 # what it calls. The others' suites are reported skipped, with why.
+# tests_of FILE...: the tests the files define, as suite/test.
+tests_of() {
+    sed -n 's/^ *Test(\([a-z_0-9]*\), *\([A-Za-z_0-9]*\).*/\1\/\2/p' "$@"
+}
 : >"$out/skips"
 white_box=
 for f in tests/test_pool*.c; do
     [ -f "$f" ] && [ "$f" != tests/test_pool_stress.c ] || continue
-    suites=$(sed -n 's/^Test(\([a-z_0-9]*\),.*/\1/p' "$f" | sort -u)
-    wanted=
-    for su in $suites; do
-        echo "$tests" | grep -q "^$su/" && wanted=1
-    done
-    [ -n "$wanted" ] || continue
+    # only a file with tests in the table
+    tests_of "$f" | grep -qxF "$tests" || continue
     why=
     if [ ! -f "$dir/pool.h" ]; then
         why="there is no pool.h in $dir, so the pool's unit tests cannot call it; TASK.md gives the API they need"
@@ -246,11 +246,11 @@ for f in tests/test_pool*.c; do
     if [ -z "$why" ]; then
         white_box="$white_box $f"
     else
-        for su in $suites; do printf '%s\t%s\n' "$su" "$why" >>"$out/skips"; done
+        tests_of "$f" | while read -r t; do
+            printf '%s\t%s\n' "$t" "$why"
+        done >>"$out/skips"
     fi
 done
-white_suites=$(for f in $white_box; do
-    sed -n 's/^Test(\([a-z_0-9]*\),.*/\1/p' "$f"; done | sort -u)
 build_suite() {
     make -s --no-print-directory grade-suite GRADE_DIR="$dir" \
         GRADE_STEP="$suite_step" GRADE_WHITE_BOX="$white_box" \
@@ -263,13 +263,11 @@ if ! build_suite; then
         cp "$out/suite.log" "$out/suite-white-box.log"
         why="your pool.c did not build with the tests: $(grep -m 1 -E 'error|undefined' "$out/suite.log")"
         white_box=
-        white_suites=
         if build_suite; then
             built=1
-            for su in $(sed -n 's/^Test(\([a-z_0-9]*\),.*/\1/p' \
-                tests/test_pool*.c | sort -u); do
-                printf '%s\t%s\n' "$su" "$why" >>"$out/skips"
-            done
+            tests_of tests/test_pool*.c | while read -r t; do
+                printf '%s\t%s\n' "$t" "$why"
+            done >>"$out/skips"
         fi
     fi
     [ -n "$built" ] || build_failure \

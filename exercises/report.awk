@@ -17,7 +17,7 @@
 BEGIN {
     FS = "\t"
     rows = 0
-    # skips: suite<TAB>why, for the white-box suites left out
+    # skips: suite/test<TAB>why, for the white-box tests left out
     while (skips != "" && (getline l < skips) > 0) {
         split(l, f, "\t")
         skip_why[f[1]] = f[2]
@@ -138,10 +138,10 @@ END {
         t = test[i]
         split(t, parts, "/")
         st = (t in status) ? status[t] : "MISSING"
-        if (parts[1] in skip_why) {
+        if (t in skip_why) {
             printf "– %s\n", text[i]
-            if (!said[skip_why[parts[1]]]++)
-                printf "    (skipped: %s)\n", skip_why[parts[1]]
+            if (!said[skip_why[t]]++)
+                printf "    (skipped: %s)\n", skip_why[t]
             skipped++
             continue
         }
