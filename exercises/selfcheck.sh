@@ -134,7 +134,8 @@ fi
 if want 2; then
     echo "== 2. FILL=1 files against the reference"
     if sh exercises/fill-check.sh >"$scratch/fill" 2>&1; then
-        ok "$(grep -c . "$scratch/fill") FILL files: only their TODO bodies differ"
+        ok "$(grep -c ' with the bodies of' "$scratch/fill") FILL files: only their TODO bodies differ$(
+            grep -q ' waits for step' "$scratch/fill" && echo " ($(grep -c ' waits for step' "$scratch/fill") waiting for its step)")"
     else
         bad "fill-check:"
         show "$scratch/fill"
