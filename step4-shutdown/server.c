@@ -320,11 +320,14 @@ static void *signal_main(void *arg)
 
 /* The grace thread, started when the stop begins: waits until main
  * has drained the pool, or until the grace period is over, and then
- * cuts whatever is left. */
+ * cuts whatever is left. It waits in poll() on the wake-up pipe, where
+ * main writes when it is done, with a relative timeout: the one timed
+ * wait that every POSIX system has (macOS lacks sigtimedwait()). */
 static void *grace_main(void *arg)
 {
     struct server *s = arg;
     long long end = io_now_ms() + s->grace_ms;
+    struct pollfd p = {.fd = s->wake[0], .events = POLLIN};
     char byte;
 
     for (;;) {
@@ -336,10 +339,7 @@ static void *grace_main(void *arg)
             return NULL;
         if (left <= 0)
             break;
-        /* poll() with a relative timeout is the one timed wait that
-         * every POSIX system has (no sigtimedwait() on macOS). Main
-         * writes to the wake-up pipe when it is done. */
-        struct pollfd p = {.fd = s->wake[0], .events = POLLIN};
+        /* Readable: main is done, or the signal's byte; look again. */
         if (poll(&p, 1, (int)left) > 0 &&
             read(s->wake[0], &byte, 1) <= 0)
             break; /* cannot happen (the pipe is open): cut now */
