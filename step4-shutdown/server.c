@@ -278,19 +278,21 @@ static void *farewell_main(void *arg)
 
     (void)arg;
     (void)n; /* nothing to do if even that fails */
-    _exit(1);
+    _Exit(1);
 }
 
 /* A second signal during the drain: whoever sent it will not wait,
  * not even for stderr. The process ends when the farewell line is
- * written, or FAREWELL_MS from now, whichever comes first. */
+ * written, or FAREWELL_MS from now, whichever comes first. _Exit() is
+ * C's name for POSIX _exit(): no atexit() handlers, no stdio flush
+ * (which would wait for stderr too). */
 static void exit_now(void)
 {
     pthread_t farewell;
 
     if (pthread_create(&farewell, NULL, farewell_main, NULL) == 0)
         poll(NULL, 0, FAREWELL_MS);
-    _exit(1);
+    _Exit(1);
 }
 
 /* The signal thread: waits for SIGINT or SIGTERM. The first starts the
