@@ -8,8 +8,9 @@
  *  - The stop has a bound: when the grace period (-G) is over, every
  *    connection still open is cut, whatever its client is doing.
  *  - Every request has a deadline (-T): a client that sends its
- *    request too slowly, or stops reading the response, loses its
- *    worker after -T seconds instead of holding it for ever.
+ *    request too slowly loses its worker after -T seconds, one that
+ *    stops reading the response after a few -T, instead of holding it
+ *    for ever.
  *
  * How a signal reaches the accept loop: SIGINT and SIGTERM are blocked
  * in every thread, and one thread waits for them in sigwait(). When one
@@ -120,8 +121,11 @@ static int prepare_client(const struct server *s, int fd)
     if (flags < 0 ||
         ((flags & O_NONBLOCK) &&
          fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) ||
-        /* A write that makes no progress for -T seconds fails, so a
-         * client that stops reading cannot hold a worker. */
+        /* A write that makes no progress for -T seconds fails: a
+         * client that stops reading loses its worker after about 3T
+         * (each partial write restarts the timer). One that reads a
+         * little now and then keeps it; the grace period (-G) still
+         * bounds the stop. */
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout,
                    sizeof send_timeout) < 0) {
         fprintf(stderr, "server: preparing a connection: %s\n",
