@@ -621,8 +621,7 @@ static void loop_run(struct server *s, struct loop *l)
             loop_cut(s, l);
             return;
         }
-        /* poll() skips an fd of -1: the listener, while not accepting
-         */
+        /* poll() skips an fd of -1: the listener, when full */
         l->fds[LOOP_LISTEN].fd =
             accepting(s, l, now) ? s->listen_fd : -1;
         int n = poll(l->fds, (nfds_t)(LOOP_FIRST + l->polled),
