@@ -756,6 +756,7 @@ static int open_pipes(struct server *s)
     return -1;
 }
 
+/* Closes both pipes, once no thread can use them any more. */
 static void close_pipes(struct server *s)
 {
     io_set_cancel_fd(-1);
