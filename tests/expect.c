@@ -37,6 +37,7 @@ static const struct expect table[] = {
         .deadline_option = true,
         .graceful_stop = true,
         .frees_everything = true,
+        .helper_threads = 1,
     },
 };
 

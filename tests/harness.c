@@ -314,6 +314,55 @@ static void make_log_path(struct server *s)
              t != NULL ? t->name : "none", ++count);
 }
 
+static char *read_log(const char *path);
+
+/* The option getopt() named in the log ("invalid option -- 'T'" from
+ * glibc, "illegal option -- T" from macOS, "unrecognized option: T"
+ * from musl), or 0. */
+static char option_in_log(const char *path)
+{
+    char *log = read_log(path);
+    const char *p = strstr(log, "option -- ");
+    char c = 0;
+
+    if (p != NULL)
+        p += strlen("option -- ");
+    else if ((p = strstr(log, "unrecognized option: ")) != NULL)
+        p += strlen("unrecognized option: ");
+    if (p != NULL)
+        c = p[*p == '\'' ? 1 : 0];
+    free(log);
+    return c;
+}
+
+/* A server that exits with status 2 at start-up did not accept its
+ * command line: most often the binary of another step, which lacks an
+ * option this step's suite passes (step 2 has no -t). Says so in the
+ * learner's words instead of a bare start-up failure. */
+static void refused_options(const struct server *s, char *const argv[])
+{
+    const struct expect *e = expect_this_step();
+    char passed[64] = "";
+    char c = option_in_log(s->log);
+
+    if (!s->exited || !WIFEXITED(s->status) ||
+        WEXITSTATUS(s->status) != 2)
+        return;
+    for (int i = 1; argv[i] != NULL; i++)
+        if (argv[i][0] == '-' && strcmp(argv[i], "-p") != 0 &&
+            strcmp(argv[i], "-q") != 0)
+            snprintf(passed + strlen(passed),
+                     sizeof passed - strlen(passed), "%s%s",
+                     passed[0] != '\0' ? " and " : "", argv[i]);
+    if (c != 0)
+        snprintf(passed, sizeof passed, "-%c", c);
+    cr_assert_fail("this binary refused %s (usage: exit status 2): is "
+                   "it step %d? Step %d's server takes %s",
+                   passed[0] != '\0' ? passed : "its options",
+                   e->step - 1, e->step,
+                   passed[0] != '\0' ? passed : "-p 0 -q");
+}
+
 void start_server(struct server *s, struct start opt)
 {
     char *argv[24];
@@ -348,7 +397,9 @@ void start_server(struct server *s, struct start opt)
               "the watchdog did not start");
     s->port = read_port(s->out, 5000 * slow_factor());
     if (s->port < 0) {
-        kill_server(s);
+        if (!wait_server_exit(s, 500))
+            kill_server(s);
+        refused_options(s, argv);
         cr_assert_fail("%s did not print `listening on "
                        "http://127.0.0.1:PORT` (%s); its log is below",
                        argv[0], describe_status(s->status));
