@@ -82,6 +82,52 @@ Test(concurrency, sleeps_overlap_as_the_step_teaches,
     stop_server(&s);
 }
 
+/* More sleeps than a default pool has workers: a pool of 4 cannot
+ * pass for a thread per connection here, as it can with 3 sleeps. */
+Test(concurrency, eight_sleeps_show_how_many_threads_serve,
+     .timeout = TEST_TIMEOUT_S)
+{
+    enum { K = 8, N = 4 };
+    const struct expect *e = expect_this_step();
+    struct server s;
+    struct batch b;
+
+    start_server(&s, (struct start){.threads = N});
+    batch_open(&b, s.port, K);
+    long long t0 = io_now_ms();
+    batch_send_reverse(&b, SLEEP_REQUEST);
+    batch_wait(&b, 10000);
+    long long took = batch_last_done(&b) - t0;
+    expect_all_ok(&b, "8 sleeps at once");
+    switch (e->model) {
+    case MODEL_SERIAL:
+        cr_expect(took >= K * D - CLOCK_SLACK,
+                  "step %d should serve one connection at a time, but "
+                  "%d x %d ms sleeps finished in %lld ms",
+                  e->step, K, D, took);
+        break;
+    case MODEL_THREAD_PER:
+        cr_expect(took < D + SPARE,
+                  "step %d should start a thread for every connection, "
+                  "so %d x %d ms sleeps sent at once take about %d ms, "
+                  "but they took %lld ms (a pool of %d workers takes "
+                  "%d ms: is this a thread pool?)",
+                  e->step, K, D, D, took, N, rounds(K, N) * D);
+        break;
+    case MODEL_POOL: {
+        int want = rounds(K, N) * D;
+        cr_expect(took >= want - CLOCK_SLACK && took < want + SPARE,
+                  "step %d with -t %d should run %d x %d ms sleeps %d "
+                  "at a time, in %d ms; they took %lld ms (less means "
+                  "more than %d threads served them)",
+                  e->step, N, K, D, N, want, took, N);
+        break;
+    }
+    }
+    batch_close(&b);
+    stop_server(&s);
+}
+
 /* A client that connects and sends nothing: the lesson that motivates
  * deadlines. Step 1 is stuck on it; step 2 does not care; in a pool it
  * holds a worker for as long as it likes. */
