@@ -211,6 +211,11 @@ check-steps:
 mutants: criterion
 	tests/run-mutants $(if $(MUTANT),$(MUTANT))
 
+# ---- Neighbours: each step's suite must fail on the steps beside it ----
+
+neighbours: criterion test-build
+	tests/run-neighbours $(STEPS)
+
 help::
 	@echo "make test            build every step and run the shared suite"
 	@echo "make test STEP=3     the suite against step 3 only"
@@ -219,6 +224,8 @@ help::
 	@echo "make valgrind        black-box tests with servers under valgrind"
 	@echo "make check-steps     HTTP layer identical; step diffs on their lists"
 	@echo "make mutants         break the steps on purpose; the suite must fail"
+	@echo "make neighbours      each step's suite must fail on the next and"
+	@echo "                     previous step's server, naming its lesson"
 
 .PHONY: criterion test test-build asan tsan test-run-tsan valgrind \
-    check-steps mutants
+    check-steps mutants neighbours
