@@ -1,16 +1,22 @@
 /*
- * test_io.c - the shared io layer, without a server.
+ * test_io.c - the shared io layer (io.c), without any server.
  *
- * A blocking write() on a socket may write fewer bytes than it was
- * given: when a signal interrupts it, or when SO_SNDTIMEO runs out
- * after part of the data went in. Servers meet that with slow
- * readers; io_write_all() must then write the rest. Here a loopback
+ * The cancel hook: a stopping server makes a pipe readable; every
+ * io_sleep_ms() then returns at once with ECANCELED, and io_cancelled()
+ * turns true. Each Criterion test runs in its own process, so the hook
+ * set here never reaches another test.
+ *
+ * Short writes: a blocking write() on a socket may write fewer bytes
+ * than it was given, when a signal interrupts it or when SO_SNDTIMEO
+ * runs out after part of the data went in. Servers meet that with
+ * slow readers; io_write_all() must then write the rest. A loopback
  * TCP connection with small buffers, a send timeout and a reader that
  * takes its time makes writes come back short. (Not a socketpair():
  * on Linux, SO_SNDTIMEO on a Unix socket restarts each time some data
  * goes through, so a steady reader never makes a write return early;
  * TCP counts the whole time a write waited.)
  */
+#include "harness.h"
 #include "io.h"
 
 #include <arpa/inet.h>
@@ -22,9 +28,59 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include "harness.h"
+Test(io, a_sleep_without_a_cancel_fd_sleeps_whole,
+     .timeout = TEST_TIMEOUT_S)
+{
+    long long t0 = io_now_ms();
+
+    cr_expect_eq(io_sleep_ms(50), 0, "io_sleep_ms(50) should return 0");
+    cr_expect_geq(io_now_ms() - t0, 50, "io_sleep_ms(50) slept %lld ms",
+                  io_now_ms() - t0);
+    cr_expect(!io_cancelled(), "no cancel fd: io_cancelled() is false");
+}
+
+Test(io, a_pipe_made_readable_cuts_a_long_sleep_short,
+     .timeout = TEST_TIMEOUT_S)
+{
+    int p[2];
+
+    cr_assert(pipe(p) == 0, "pipe: %s", strerror(errno));
+    io_set_cancel_fd(p[0]);
+    cr_expect(!io_cancelled(), "an empty pipe is not a cancellation");
+    pid_t child = fork();
+    cr_assert(child >= 0, "fork: %s", strerror(errno));
+    if (child == 0) {
+        io_set_cancel_fd(-1);
+        io_sleep_ms(100);
+        _exit(write(p[1], "x", 1) == 1 ? 0 : 1);
+    }
+    long long t0 = io_now_ms();
+    errno = 0;
+    int r = io_sleep_ms(30000);
+    int err = errno;
+    long long took = io_now_ms() - t0;
+    int status;
+    cr_assert(waitpid(child, &status, 0) == child);
+    cr_expect(
+        r == -1 && err == ECANCELED,
+        "a sleep whose cancel pipe becomes readable should return "
+        "-1 with ECANCELED; returned %d (%s)",
+        r, strerror(err));
+    cr_expect(
+        took >= 50 && took < 10000,
+        "the sleep should end when the pipe becomes readable "
+        "(after ~100 ms), not before nor at its end: took %lld ms",
+        took);
+    cr_expect(io_cancelled(),
+              "io_cancelled() once the pipe is readable");
+    cr_expect(io_sleep_ms(30000) == -1 && errno == ECANCELED,
+              "a sleep that starts cancelled returns at once");
+    close(p[0]);
+    close(p[1]);
+}
 
 enum {
     TOTAL = 4 << 20, /* bytes to send: about 1 s at the reader's pace */
