@@ -28,6 +28,7 @@ static const struct expect table[] = {
         .dir = "step3-thread-pool",
         .model = MODEL_POOL,
         .threads_option = true,
+        .threads_besides_workers = 1,
     },
     {
         .step = 4,
@@ -37,7 +38,7 @@ static const struct expect table[] = {
         .deadline_option = true,
         .graceful_stop = true,
         .frees_everything = true,
-        .helper_threads = 1,
+        .threads_besides_workers = 2,
     },
 };
 

@@ -32,9 +32,10 @@ struct expect {
     /* Everything freed and closed at exit (valgrind: no leaks, only
      * the 3 standard descriptors open). */
     bool frees_everything;
-    /* Threads besides main and the workers, always there: step 4's
-     * signal thread. A pool of N runs N + 1 + helper_threads. */
-    int helper_threads;
+    /* MODEL_POOL: threads besides the -t workers, however many
+     * connections are open (the accept loop or event loop, and the
+     * signal thread). */
+    int threads_besides_workers;
 };
 
 /* The step this suite was built for (STEP, given by tests.mk). */

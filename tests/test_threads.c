@@ -95,28 +95,28 @@ static int runtime_threads(void)
 }
 
 /* How many threads the step runs when no request is in flight:
- * main, and for a pool its N workers and any helper threads. */
+ * main, or for a pool its N workers and the threads besides them. */
 static int idle_threads(const struct expect *e, int n)
 {
     if (e->model != MODEL_POOL)
         return 1 + (e->model == MODEL_SERIAL ? 0 : runtime_threads());
-    return 1 + n + e->helper_threads + runtime_threads();
+    return n + e->threads_besides_workers + runtime_threads();
 }
 
 /* "4 workers and main", for messages. */
 static const char *who_runs(const struct expect *e, int n)
 {
     static char text[96];
-    int helpers = e->helper_threads, rt = runtime_threads();
+    int more = e->threads_besides_workers - 1, rt = runtime_threads();
 
     if (e->model != MODEL_POOL)
         snprintf(text, sizeof text, "main%s",
                  rt > 0 && e->model != MODEL_SERIAL
                      ? " and the runtime's"
                      : "");
-    else if (helpers > 0)
-        snprintf(text, sizeof text, "%d workers, main, %d helper%s", n,
-                 helpers, rt > 0 ? ", the runtime's" : "");
+    else if (more > 0)
+        snprintf(text, sizeof text, "%d workers, main and %d more%s", n,
+                 more, rt > 0 ? ", the runtime's" : "");
     else
         snprintf(text, sizeof text, "%d workers and main%s", n,
                  rt > 0 ? ", the runtime's" : "");
@@ -190,8 +190,9 @@ static void expect_all_ok(struct batch *b, const char *when)
 static struct batch burst; /* too big for a test's stack */
 
 /* 40 connections sleep 100 ms each, all at once: step 2 should run a
- * thread for each, a pool exactly its N workers (and its helpers),
- * however many connections wait. */
+ * thread for each, a pool exactly its N workers and the threads
+ * besides them (main; step 4's signal thread), however many
+ * connections wait. */
 Test(threads, a_burst_runs_the_threads_the_step_teaches,
      .timeout = TEST_TIMEOUT_S)
 {
