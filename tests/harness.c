@@ -245,10 +245,10 @@ static void build_argv(char **argv, const struct start *opt)
     const char *path = getenv("TEST_SERVER");
     int n = 0;
 
-    if (path == NULL || *path == '\0') {
+    if (path == NULL || *path == '\0')
         snprintf(server, sizeof server, "%s/server", e->dir);
-        path = server;
-    }
+    else /* (not a copy of server onto itself: undefined) */
+        snprintf(server, sizeof server, "%s", path);
     if (getenv("TEST_VALGRIND") != NULL) {
         argv[n++] = "/usr/bin/env";
         argv[n++] = "valgrind";
@@ -262,7 +262,6 @@ static void build_argv(char **argv, const struct start *opt)
                         ? "--errors-for-leak-kinds=all"
                         : "--errors-for-leak-kinds=definite";
     }
-    snprintf(server, sizeof server, "%s", path);
     argv[n++] = server;
     argv[n++] = "-p";
     argv[n++] = "0";
@@ -395,6 +394,26 @@ static void refused_options(const struct server *s, char *const argv[])
                    passed[0] != '\0' ? passed : "-p 0 -q");
 }
 
+/* A server that failed to start under stderr_unread is most likely
+ * blocked writing why (a usage message) to its full stderr. Reads the
+ * pipe for up to a second, until the server closes it, and appends
+ * what the server wrote (not the pipe's zero filler) to its log. */
+static void release_stderr(struct server *s)
+{
+    char buf[4096];
+    long long deadline = io_now_ms() + 1000;
+    FILE *log = s->unread >= 0 ? fopen(s->log, "a") : NULL;
+    ssize_t n;
+
+    if (log == NULL)
+        return;
+    while ((n = io_read(s->unread, buf, sizeof buf, deadline)) > 0)
+        for (ssize_t i = 0; i < n; i++)
+            if (buf[i] != '\0')
+                fputc(buf[i], log);
+    fclose(log);
+}
+
 void start_server(struct server *s, struct start opt)
 {
     char *argv[24];
@@ -433,6 +452,7 @@ void start_server(struct server *s, struct start opt)
               "the watchdog did not start");
     s->port = read_port(s->out, 5000 * slow_factor());
     if (s->port < 0) {
+        release_stderr(s);
         if (!wait_server_exit(s, 500))
             kill_server(s);
         refused_options(s, argv);
