@@ -29,16 +29,6 @@ static int rounds(int k, int n)
     return (k + n - 1) / n;
 }
 
-static void expect_all_ok(struct batch *b, const char *when)
-{
-    for (int i = 0; i < b->k; i++)
-        cr_assert(b->done[i] && b->r[i].status == 200 &&
-                      response_complete(&b->r[i]),
-                  "%s: request %d of %d did not get a complete 200 "
-                  "(status %d, %zu bytes)",
-                  when, i + 1, b->k, b->r[i].status, b->r[i].received);
-}
-
 Test(concurrency, sleeps_overlap_as_the_step_teaches,
      .timeout = TEST_TIMEOUT_S)
 {
@@ -53,7 +43,7 @@ Test(concurrency, sleeps_overlap_as_the_step_teaches,
     batch_send_reverse(&b, SLEEP_REQUEST);
     batch_wait(&b, 10000);
     long long took = batch_last_done(&b) - t0;
-    expect_all_ok(&b, "3 sleeps at once");
+    batch_expect_all_ok(&b, "3 sleeps at once");
     switch (e->model) {
     case MODEL_SERIAL:
         cr_expect(took >= K * D - CLOCK_SLACK,
@@ -106,7 +96,7 @@ Test(concurrency, eight_sleeps_show_how_many_threads_serve,
     batch_send_reverse(&b, request);
     batch_wait(&b, 10000 * slow_factor());
     long long took = batch_last_done(&b) - t0;
-    expect_all_ok(&b, "8 sleeps at once");
+    batch_expect_all_ok(&b, "8 sleeps at once");
     switch (e->model) {
     case MODEL_SERIAL:
         cr_expect(took >= K * d - CLOCK_SLACK,
@@ -166,7 +156,7 @@ Test(concurrency, an_idle_connection_blocks_what_the_step_allows,
     }
     batch_wait(&b, 10000);
     long long took = batch_last_done(&b) - t0;
-    expect_all_ok(&b, "sleeps next to an idle connection");
+    batch_expect_all_ok(&b, "sleeps next to an idle connection");
     switch (e->model) {
     case MODEL_SERIAL:
         cr_expect(took >= K * D - CLOCK_SLACK,

@@ -178,16 +178,6 @@ static void sampler_stop(struct sampler *s)
               (long)s->pid);
 }
 
-static void expect_all_ok(struct batch *b, const char *when)
-{
-    for (int i = 0; i < b->k; i++)
-        cr_assert(b->done[i] && b->r[i].status == 200 &&
-                      response_complete(&b->r[i]),
-                  "%s: request %d of %d did not get a complete 200 "
-                  "(status %d, %zu bytes)",
-                  when, i + 1, b->k, b->r[i].status, b->r[i].received);
-}
-
 static struct batch burst; /* too big for a test's stack */
 
 /* 40 connections send all of their request heads but the blank line,
@@ -226,7 +216,7 @@ Test(threads, a_burst_runs_the_threads_the_step_teaches,
     batch_send_reverse(&burst, "\r\n"); /* the heads are complete */
     batch_wait(&burst, 10000 * slow_factor());
     sampler_stop(&sm);
-    expect_all_ok(&burst, "a burst of 40 held requests");
+    batch_expect_all_ok(&burst, "a burst of 40 held requests");
     batch_close(&burst);
     switch (e->model) {
     case MODEL_SERIAL:
@@ -278,7 +268,7 @@ Test(threads, after_a_burst_threads_end_and_memory_is_given_back,
         batch_open(&burst, s.port, K);
         batch_send_reverse(&burst, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
         batch_wait(&burst, 10000 * slow_factor());
-        expect_all_ok(&burst, "a burst of 100 GET /");
+        batch_expect_all_ok(&burst, "a burst of 100 GET /");
         batch_close(&burst);
     }
     long now = wait_threads(s.pid, idle, 2000 * slow_factor());
