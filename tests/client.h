@@ -31,6 +31,11 @@ int client_connect(int port);
 /* Connects; returns the socket, or -1 with errno (ECONNREFUSED). */
 int client_try_connect(int port);
 
+/* Connects, waiting at most timeout_ms (a server that stopped
+ * accepting fills its backlog, and connect() then hangs). Returns the
+ * socket, or -1 with errno (ETIMEDOUT). */
+int client_connect_within(int port, int timeout_ms);
+
 /* Connects with a receive buffer of about rcvbuf bytes, set before
  * connecting so that the TCP window stays that small. */
 int client_connect_small(int port, int rcvbuf);
@@ -101,6 +106,10 @@ long long batch_last_done(const struct batch *b);
 
 /* Whether any byte at all has arrived on any connection. */
 bool batch_any_bytes(const struct batch *b);
+
+/* Fails the test unless every connection got a complete 200; when
+ * says which requests they were ("3 sleeps at once"). */
+void batch_expect_all_ok(const struct batch *b, const char *when);
 
 void batch_close(struct batch *b);
 

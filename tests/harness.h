@@ -32,6 +32,7 @@ struct start {
     int deadline_s; /* -T, if the step takes it */
     int grace_s;    /* -G, if the step takes it */
     int max_fds;    /* RLIMIT_NOFILE for the server, like ulimit -n */
+    int soft_fds;   /* only its soft limit, like ulimit -Sn */
     bool verbose;   /* leave out -q: log a line per request */
     /* stderr_unread: the server's stderr is a pipe that is full when
      * it starts and that nobody reads, so its first write to stderr
@@ -83,6 +84,10 @@ long log_number_after(const struct server *s, const char *text);
 /* Waits up to timeout_ms for text to appear in the log. */
 bool wait_for_log(const struct server *s, const char *text,
                   int timeout_ms);
+
+/* How many threads the server runs now (Linux: /proc; elsewhere
+ * ps -M), or -1 if that cannot be found out. */
+int server_threads(const struct server *s);
 
 /* "exited with status 1", "killed by signal 15 (Terminated)". */
 const char *describe_status(int status);
