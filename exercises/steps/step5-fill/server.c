@@ -92,7 +92,7 @@ struct conn {
     int twin;                 /* forget() closes it; -1 if none */
     bool cut;                 /* guarded by server->lock */
     struct conn *prev, *next; /* guarded by server->lock: open list */
-    /* Only the loop touches the rest, and only until the hand-over. */
+    /* Written by the loop until the hand-over; then read by the job. */
     long long start_ms;      /* accept(): the deadline counts from it */
     char *buf;               /* the head; NULL until its first byte */
     size_t len;              /* bytes in buf */
@@ -321,8 +321,8 @@ static void hand_over(struct server *s, struct loop *l, int i)
         loop_close(s, c);
         return;
     }
-    /* Without a twin (no descriptor left) the grace period cannot
-     * shut this one down; it still ends by its write timeout. */
+    /* No descriptor left for a twin (-1): the cut cannot shut this
+     * one down, but its write timeout still ends it. */
     c->twin = dup(c->fd);
     track(s, c);
     c->ready_next = NULL;
@@ -748,6 +748,7 @@ static int open_pipes(struct server *s)
     return -1;
 }
 
+/* Closes both pipes, once no thread can use them any more. */
 static void close_pipes(struct server *s)
 {
     io_set_cancel_fd(-1);
