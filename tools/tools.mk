@@ -9,14 +9,15 @@ TOOLS_WARN += -Werror
 endif
 TOOLS_CFLAGS = -O2 -g $(CFLAGS) $(SANITIZE)
 TOOLS = tools/timeline tools/peak tools/freeport
-TIMELINE_SRCS = tools/timeline.c tools/fire.c tools/draw.c tools/parse.c
+TIMELINE_SRCS = tools/timeline.c tools/fire.c tools/draw.c tools/stream.c \
+    tools/parse.c
 
 # The numbers of the steps: 1 2 3 4.
 STEP_NUMBERS = $(patsubst step%,%,$(foreach s,$(STEPS),$(firstword \
     $(subst -, ,$(s)))))
 
 tools/timeline: $(TIMELINE_SRCS) tools/timeline.h tools/parse.h
-	$(CC) $(TOOLS_WARN) $(TOOLS_CFLAGS) -o $@ $(TIMELINE_SRCS)
+	$(CC) $(TOOLS_WARN) $(TOOLS_CFLAGS) -o $@ $(TIMELINE_SRCS) -lm
 
 tools/peak: tools/peak.c tools/parse.c tools/parse.h
 	$(CC) $(TOOLS_WARN) $(TOOLS_CFLAGS) -o $@ tools/peak.c tools/parse.c
