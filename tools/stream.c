@@ -257,9 +257,10 @@ static void trickler_open(struct stream *s, struct trickler *t,
 /* Thrown out (or never let in): come straight back. */
 static void trickler_reopen(struct stream *s, struct trickler *t)
 {
-    if (t->fd >= 0)
+    if (t->fd >= 0) {
         close(t->fd);
-    s->reopened++;
+        s->reopened++;
+    }
     trickler_open(s, t, now());
 }
 
@@ -694,9 +695,9 @@ static void svg_axes(FILE *out, const struct stream *s)
                 PLOT_X + (double)t * PLOT_W / (double)total_ms,
                 PLOT_TOP + PLOT_H + 16, (double)t / 1000);
     fprintf(out,
-            "<text x=\"%d\" y=\"%d\" fill=\"#c0392b\">no answer"
-            " within %lld ms</text>\n",
-            PLOT_X, PLOT_TOP - 10, s->patience / 1000);
+            "<text x=\"%d\" y=\"%d\" text-anchor=\"end\""
+            " fill=\"#c0392b\">none</text>\n",
+            PLOT_X - 4, PLOT_TOP - 4);
 }
 
 static int draw_stream_svg(FILE *out, const struct stream *s,
@@ -721,8 +722,10 @@ static int draw_stream_svg(FILE *out, const struct stream *s,
             "</text>\n<text x=\"12\" y=\"38\" fill=\"#555\">%s"
             "</text>\n",
             line);
-    fprintf(out, "<text x=\"12\" y=\"54\" fill=\"#555\">each dot: one"
-                 " request, when sent and how long it took</text>\n");
+    fprintf(out,
+            "<text x=\"12\" y=\"54\" fill=\"#555\">a dot per request:"
+            " sent (x), took (y); none: not in %lld s</text>\n",
+            s->patience / 1000000);
     svg_axes(out, s);
     for (int i = 0; i < s->count; i++) {
         const struct call *c = &s->calls[i];
@@ -735,7 +738,7 @@ static int draw_stream_svg(FILE *out, const struct stream *s,
                 " fill=\"%s\"/>\n",
                 x,
                 ok ? y_of(c->end - c->start, s->patience) - 1
-                   : (double)PLOT_TOP - 5,
+                   : (double)PLOT_TOP - 9,
                 !ok                ? "#c0392b"
                 : c->status >= 400 ? "#dd6b20"
                                    : "#2b6cb0");

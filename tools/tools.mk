@@ -48,7 +48,7 @@ define tools_need
 endef
 
 # make bench [REF=nginx]: measure every step; writes bench/.
-# BENCH_SECONDS=3 BENCH_ROUNDS=3 are the defaults of tools/bench.sh.
+# BENCH_ROUNDS, BENCH_PARTS and the other knobs: tools/bench.sh, tools/README.md.
 bench: $(TOOLS) $(STEPS)
 	$(call tools_need,wrk,wrk)
 ifeq ($(REF),nginx)
@@ -60,6 +60,7 @@ help::
 	@echo "make timeline        build the timeline client (tools/timeline)"
 	@echo "make demo STEP=n     watch step n serve slow-mix, sleepers, idle"
 	@echo "make bench [REF=nginx]  measure every step (and nginx); writes bench/"
+	@echo "  BENCH_PARTS=\"wrk scenarios idle slowloris\" BENCH_ROUNDS=5: see tools/README.md"
 
 .PHONY: timeline demo bench
 
