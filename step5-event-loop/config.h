@@ -40,8 +40,9 @@
  * kernel's backlog takes the pressure. */
 #define LOOP_MAX_CONNECTIONS 10200 /* polled or ready, at most */
 #define LOOP_READY_MAX 64          /* ready, waiting for the queue */
-#define LOOP_FD_SPARE 64 /* fds beyond the connections: RLIMIT_NOFILE  \
-                          */
+#define LOOP_FD_SPARE                                                  \
+    64 /* fds beyond the connections: RLIMIT_NOFILE                    \
+        */
 
 /* Deadlines. -T bounds the time to send the whole request head,
  * counted from accept() (then 408), and the time a write may go
