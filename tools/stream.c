@@ -744,11 +744,13 @@ static int draw_stream_svg(FILE *out, const struct stream *s,
                                    : "#2b6cb0");
     }
     figures(s, &f, sorted);
-    summary(line, sizeof line, s, &f);
+    char a[24], b[24]; /* the summary, short enough for 450 pixels */
     fprintf(out,
-            "<text x=\"12\" y=\"%d\" font-weight=\"bold\">%s</text>\n"
-            "</g>\n</svg>\n",
-            SVG_H - 14, line);
+            "<text x=\"12\" y=\"%d\" font-weight=\"bold\">%d of %d"
+            " answered; p50 %s, p99 %s</text>\n</g>\n</svg>\n",
+            SVG_H - 14, f.answered, s->count,
+            ms_text(a, sizeof a, f.p50, s->patience),
+            ms_text(b, sizeof b, f.p99, s->patience));
     return ferror(out) ? -1 : 0;
 }
 
