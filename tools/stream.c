@@ -425,7 +425,8 @@ struct opening {
     struct pollfd pfd[HOLD_AT_ONCE];
     long long since[HOLD_AT_ONCE]; /* connect() called */
     int n;
-    long long gap; /* µs between two connect() calls, adapted */
+    long long gap;    /* µs between two connect() calls, adapted */
+    long long slowed; /* when gap last grew */
 };
 
 /* Gives up on opening k: closes it, and its place is taken by the
@@ -458,6 +459,9 @@ static void check_opening(struct stream *s, struct opening *o,
         } else if (o->pfd[k].revents != 0 ||
                    t - o->since[k] >= HOLD_RETRY_MS * 1000LL) {
             drop_opening(o, k);
+            if (t - o->slowed < HOLD_RETRY_MS * 1000LL)
+                continue; /* the same full backlog: slow down once */
+            o->slowed = t;
             o->gap = o->gap * 2 < HOLD_GAP_MAX_US ? o->gap * 2
                                                   : HOLD_GAP_MAX_US;
         }
@@ -473,6 +477,7 @@ static void open_held(struct stream *s)
 
     o.n = 0;
     o.gap = HOLD_GAP_US;
+    o.slowed = start - HOLD_RETRY_MS * 1000LL;
     while (s->held_open < want &&
            now() - progress < HOLD_STALL_MS * 1000LL &&
            now() - start < HOLD_LIMIT_MS * 1000LL) {
