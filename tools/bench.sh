@@ -6,12 +6,12 @@
 # take turns between them, so that a noisy moment on the machine hurts
 # them all alike:
 #   - wrk at 1 and at 64 connections, every request on a new connection
-#     (Connection: close), BENCH_SECONDS (3) each, BENCH_ROUNDS (3)
+#     (Connection: close), BENCH_SECONDS (3) each, BENCH_ROUNDS (5)
 #     rounds; the round with the median requests/s is reported;
 #   - the most threads and memory each server used in its 64-connection
 #     runs (tools/peak, from /proc; n/a where there is no /proc);
 # then, once per step, the slow-mix and sleepers scenarios with the
-# timeline client; then two scenarios in BENCH_ROUNDS (5) interleaved
+# timeline client; then two scenarios in BENCH_ROUNDS interleaved
 # rounds, each run against a server started afresh for it:
 #   - slowloris: K trickling clients (BENCH_TRICKLERS, "0 50 200") for
 #     BENCH_SLOWLORIS_SECONDS (20) while the timeline client sends GET /
@@ -268,10 +268,11 @@ fresh_server() {
     start_server fresh $(server_command "$1") -q || exit 1
 }
 
-# stop_fresh: SIGTERM, and SIGKILL after 5 s.
+# stop_fresh: SIGTERM, and SIGKILL after 5 s. (Steps 1 to 3 die of
+# the signal, and the shell would say "Terminated" each time.)
 stop_fresh() {
     kill "$server_pid" 2>/dev/null
-    wait_exit "$server_pid" 5
+    wait_exit "$server_pid" 5 2>/dev/null
 }
 
 # answered FILE, requested FILE: from the timeline client's last line,
