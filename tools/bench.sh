@@ -46,6 +46,7 @@ IDLE_DEADLINE=600 # -T while idle connections are held
 
 # The same descriptor limit for every server (and wrk): a step that
 # wants more must raise its own soft limit, as step 5 does.
+# shellcheck disable=SC3045 # ulimit -n: not POSIX, but in every sh
 ulimit -n $FD_LIMIT || {
     echo "bench: cannot set ulimit -n $FD_LIMIT (hard limit" \
         "$(ulimit -Hn))" >&2
@@ -489,10 +490,13 @@ update_readme() {
 }
 
 # meta PART: when and how PART was measured, for the report.
+# meta PART LOAD_BEFORE STARTED: STARTED in seconds since the epoch.
 meta() {
-    printf 'meta\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" \
+    took=$(($(date +%s) - $3))
+    printf 'meta\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" \
         "$(date -u '+%Y-%m-%d %H:%M UTC')" "$2" "$(load)" "$ROUNDS" \
-        "$(machine)" >>"$raw"
+        "$(machine)" "$took" >>"$raw"
+    echo "bench: $1 took $((took / 60)) min $((took % 60)) s"
 }
 
 # The machine and the method of each part, from the meta lines.
@@ -503,10 +507,12 @@ measured() {
         -v patience=$PATIENCE_S -v idle_t=$IDLE_DEADLINE \
         -v limit=$FD_LIMIT '
         $1 == "meta" && $2 == part {
-            printf "Measured %s on %s. Load average (1 min) %s before," \
-                " %s after: other work on the machine shows in the" \
-                " figures. Every server runs under `ulimit -n %s`.\n",
-                $3, $7, $4, $5, limit
+            took = $8 == "" ? "" : sprintf(" (this part took %d min" \
+                " %d s)", $8 / 60, $8 % 60)
+            printf "Measured %s%s on %s. Load average (1 min) %s" \
+                " before, %s after: other work on the machine shows in" \
+                " the figures. Every server runs under `ulimit -n" \
+                " %s`.\n", $3, took, $7, $4, $5, limit
             if (part == "wrk")
                 printf "wrk: %s interleaved rounds of %s s per server" \
                     " and level, every request on its own connection;" \
@@ -702,30 +708,31 @@ echo "machine: $(machine)"
 echo "every server under ulimit -n $(ulimit -n)"
 keep_old_figures
 if part wrk || part scenarios; then
-    load_before=$(load)
     start_steps "$@"
     [ "$REF" = nginx ] && start_nginx
     if part wrk; then
+        load_before=$(load) started=$(date +%s)
         echo "wrk (Connection: close), $SECONDS_EACH s per run:"
         rounds
+        meta wrk "$load_before" "$started"
     fi
     if part scenarios; then
+        load_before=$(load) started=$(date +%s)
         echo "slow scenarios (timeline client):"
         slow_scenarios
+        meta scenarios "$load_before" "$started"
     fi
     stop_all
-    part wrk && meta wrk "$load_before"
-    part scenarios && meta scenarios "$load_before"
 fi
 if part idle; then
-    load_before=$(load)
+    load_before=$(load) started=$(date +%s)
     idle_part "$@"
-    meta idle "$load_before"
+    meta idle "$load_before" "$started"
 fi
 if part slowloris; then
-    load_before=$(load)
+    load_before=$(load) started=$(date +%s)
     slowloris_part "$@"
-    meta slowloris "$load_before"
+    meta slowloris "$load_before" "$started"
 fi
 write_outputs
 echo

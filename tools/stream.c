@@ -15,11 +15,13 @@
  *                nothing at all. A connection is open for the client
  *                as soon as it sits in the server's backlog, which
  *                holds only 128, and the kernel drops a connect()
- *                while it is full (and tries again a second later).
- *                So they are opened gradually: at most HOLD_AT_ONCE
- *                at a time, and slower each time one is dropped.
- *                Opening stops when all are open or none opened for
- *                HOLD_STALL_MS.
+ *                while it is full (and tries again only a second
+ *                later). So at most HOLD_AT_ONCE connect at once,
+ *                and one unanswered after HOLD_RETRY_MS is closed and
+ *                opened anew: the backlog is full again as soon as
+ *                the server has emptied it, and a server that accepts
+ *                many at a time can. Opening stops when all are open
+ *                or none opened for HOLD_STALL_MS.
  * A request unanswered after -d seconds counts as unanswered: it sorts
  * after every answer, so a percentile that lands on it says ">5000
  * ms" and is never left out. One thread and poll(), as in fire.c; the
@@ -44,14 +46,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TRICKLE_MS 500        /* a trickler sends one byte this often */
-#define HOLD_AT_ONCE 64       /* held connections connecting at once */
-#define HOLD_GAP_US 100       /* one begins at most this often */
-#define HOLD_GAP_MAX_US 50000 /* ... or, while the backlog is full */
+#define TRICKLE_MS 500   /* a trickler sends one byte this often */
+#define HOLD_AT_ONCE 128 /* held connections connecting at once */
 #define HOLD_RETRY_MS                                                  \
-    50                      /* a connect() unanswered after this was   \
-                               dropped by a full backlog */
-#define HOLD_STALL_MS 1500  /* stop opening after this without one */
+    20                      /* a connect() unanswered after this met a \
+                               full backlog: give up on it, open anew */
+#define HOLD_STALL_MS 3000  /* stop opening after this without one */
 #define HOLD_LIMIT_MS 60000 /* opening the held ones takes at most */
 #define SETTLE_MS 2000      /* tricklers connect within this first */
 #define SLICES 20           /* rows of the terminal picture */
@@ -425,23 +425,18 @@ struct opening {
     struct pollfd pfd[HOLD_AT_ONCE];
     long long since[HOLD_AT_ONCE]; /* connect() called */
     int n;
-    long long gap;    /* µs between two connect() calls, adapted */
-    long long slowed; /* when gap last grew */
 };
 
-/* Gives up on opening k: closes it, and its place is taken by the
- * last one. */
-static void drop_opening(struct opening *o, int k)
+/* Takes k out of the set: the last one takes its place. */
+static void forget_opening(struct opening *o, int k)
 {
-    close(o->pfd[k].fd);
     o->n--;
     o->pfd[k] = o->pfd[o->n];
     o->since[k] = o->since[o->n];
 }
 
-/* A connect() still unanswered after HOLD_RETRY_MS met a full
- * backlog: the kernel dropped it and would try again only after a
- * second. Opening a new one at once and slowing down is faster. */
+/* The connections that connected are held; one that failed, or met a
+ * full backlog (unanswered after HOLD_RETRY_MS), is closed. */
 static void check_opening(struct stream *s, struct opening *o,
                           long long *progress)
 {
@@ -451,19 +446,11 @@ static void check_opening(struct stream *s, struct opening *o,
         if (o->pfd[k].revents != 0 && connect_done(o->pfd[k].fd)) {
             s->held[s->held_open++] = o->pfd[k].fd;
             *progress = t;
-            o->n--;
-            o->pfd[k] = o->pfd[o->n];
-            o->since[k] = o->since[o->n];
-            if (o->gap > HOLD_GAP_US)
-                o->gap -= o->gap / 16;
+            forget_opening(o, k);
         } else if (o->pfd[k].revents != 0 ||
                    t - o->since[k] >= HOLD_RETRY_MS * 1000LL) {
-            drop_opening(o, k);
-            if (t - o->slowed < HOLD_RETRY_MS * 1000LL)
-                continue; /* the same full backlog: slow down once */
-            o->slowed = t;
-            o->gap = o->gap * 2 < HOLD_GAP_MAX_US ? o->gap * 2
-                                                  : HOLD_GAP_MAX_US;
+            close(o->pfd[k].fd);
+            forget_opening(o, k);
         }
     }
 }
@@ -473,19 +460,15 @@ static void open_held(struct stream *s)
 {
     static struct opening o;
     long want = s->hold;
-    long long start = now(), progress = start, next_at = start;
+    long long start = now(), progress = start;
 
     o.n = 0;
-    o.gap = HOLD_GAP_US;
-    o.slowed = start - HOLD_RETRY_MS * 1000LL;
     while (s->held_open < want &&
            now() - progress < HOLD_STALL_MS * 1000LL &&
            now() - start < HOLD_LIMIT_MS * 1000LL) {
-        while (o.n < HOLD_AT_ONCE && s->held_open + o.n < want &&
-               now() >= next_at) {
+        while (o.n < HOLD_AT_ONCE && s->held_open + o.n < want) {
             bool connected;
             int fd = open_conn(s, &connected);
-            next_at = now() + o.gap;
             if (fd < 0) { /* out of descriptors: keep what we have */
                 want = s->held_open + o.n;
                 break;
@@ -497,13 +480,14 @@ static void open_held(struct stream *s)
             o.since[o.n] = now();
             o.pfd[o.n++] = (struct pollfd){.fd = fd, .events = POLLOUT};
         }
-        int wait = ms_until(next_at) < 2 ? 1 : 2;
-        if (poll(o.pfd, (nfds_t)o.n, wait) < 0 && errno != EINTR)
+        if (poll(o.pfd, (nfds_t)o.n, 5) < 0 && errno != EINTR)
             break;
         check_opening(s, &o, &progress);
     }
-    while (o.n > 0) /* never let in: give up */
-        drop_opening(&o, o.n - 1);
+    while (o.n > 0) { /* never let in: give up */
+        close(o.pfd[o.n - 1].fd);
+        o.n--;
+    }
     s->hold_ms = (now() - start) / 1000;
 }
 
