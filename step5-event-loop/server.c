@@ -92,7 +92,7 @@ struct conn {
     int twin;                 /* forget() closes it; -1 if none */
     bool cut;                 /* guarded by server->lock */
     struct conn *prev, *next; /* guarded by server->lock: open list */
-    /* Only the loop touches the rest, and only until the hand-over. */
+    /* Written by the loop until the hand-over; then read by the job. */
     long long start_ms;      /* accept(): the deadline counts from it */
     char *buf;               /* the head; NULL until its first byte */
     size_t len;              /* bytes in buf */
@@ -136,8 +136,11 @@ static int prepare_client(const struct server *s, int fd)
     if (flags < 0 ||
         ((flags & O_NONBLOCK) &&
          fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) ||
-        /* A write that makes no progress for -T seconds fails, so a
-         * client that stops reading cannot hold a worker. */
+        /* A write that makes no progress for -T seconds fails: a
+         * client that stops reading loses its worker after about 3T
+         * (each partial write restarts the timer). One that reads a
+         * little now and then keeps it; the grace period (-G) still
+         * bounds the stop. */
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout,
                    sizeof send_timeout) < 0) {
         fprintf(stderr, "server: preparing a connection: %s\n",
@@ -290,6 +293,7 @@ static void submit_ready(struct server *s, struct loop *l)
 {
     while (l->ready != NULL) {
         struct conn *c = l->ready;
+        struct conn *next = c->ready_next; /* c may be gone at once */
         if (pool_try_submit(s->pool, conn_job, c) < 0) {
             /* Full. Ask for a wake-up, then try once more: a worker
              * that made room before it saw wants_room sends none. */
@@ -299,7 +303,7 @@ static void submit_ready(struct server *s, struct loop *l)
             if (pool_try_submit(s->pool, conn_job, c) < 0)
                 return;
         }
-        l->ready = c->ready_next; /* the job owns c now */
+        l->ready = next; /* the job owns c now */
         l->ready_count--;
     }
     l->ready_tail = NULL;
@@ -317,8 +321,8 @@ static void hand_over(struct server *s, struct loop *l, int i)
         loop_close(s, c);
         return;
     }
-    /* Without a twin (no descriptor left) the grace period cannot
-     * shut this one down; it still ends by its write timeout. */
+    /* No descriptor left for a twin (-1): the cut cannot shut this
+     * one down, but its write timeout still ends it. */
     c->twin = dup(c->fd);
     track(s, c);
     c->ready_next = NULL;
@@ -621,8 +625,7 @@ static void loop_run(struct server *s, struct loop *l)
             loop_cut(s, l);
             return;
         }
-        /* poll() skips an fd of -1: the listener, while not accepting
-         */
+        /* poll() skips an fd of -1: the listener, when full */
         l->fds[LOOP_LISTEN].fd =
             accepting(s, l, now) ? s->listen_fd : -1;
         int n = poll(l->fds, (nfds_t)(LOOP_FIRST + l->polled),
@@ -644,19 +647,21 @@ static void *farewell_main(void *arg)
 
     (void)arg;
     (void)n; /* nothing to do if even that fails */
-    _exit(1);
+    _Exit(1);
 }
 
 /* A second signal during the drain: whoever sent it will not wait,
  * not even for stderr. The process ends when the farewell line is
- * written, or FAREWELL_MS from now, whichever comes first. */
+ * written, or FAREWELL_MS from now, whichever comes first. _Exit() is
+ * C's name for POSIX _exit(): no atexit() handlers, no stdio flush
+ * (which would wait for stderr too). */
 static void exit_now(void)
 {
     pthread_t farewell;
 
     if (pthread_create(&farewell, NULL, farewell_main, NULL) == 0)
         poll(NULL, 0, FAREWELL_MS);
-    _exit(1);
+    _Exit(1);
 }
 
 /* The signal thread: waits for SIGINT or SIGTERM. The first starts the
@@ -688,11 +693,14 @@ static void *signal_main(void *arg)
 
 /* The grace thread, started when the loop has ended: waits until main
  * has drained the pool, or until the grace period is over, and then
- * cuts whatever is left. */
+ * cuts whatever is left. It waits in poll() on the wake-up pipe, where
+ * main writes when it is done, with a relative timeout: the one timed
+ * wait that every POSIX system has (macOS lacks sigtimedwait()). */
 static void *grace_main(void *arg)
 {
     struct server *s = arg;
     long long end = s->grace_end; /* the loop may have used some */
+    struct pollfd p = {.fd = s->wake[0], .events = POLLIN};
     char byte;
 
     for (;;) {
@@ -704,10 +712,7 @@ static void *grace_main(void *arg)
             return NULL;
         if (left <= 0)
             break;
-        /* poll() with a relative timeout is the one timed wait that
-         * every POSIX system has (no sigtimedwait() on macOS). Main
-         * writes to the wake-up pipe when it is done. */
-        struct pollfd p = {.fd = s->wake[0], .events = POLLIN};
+        /* Readable: main is done, or the signal's byte; look again. */
         if (poll(&p, 1, (int)left) > 0 &&
             read(s->wake[0], &byte, 1) <= 0)
             break; /* cannot happen (the pipe is open): cut now */
@@ -751,6 +756,7 @@ static int open_pipes(struct server *s)
     return -1;
 }
 
+/* Closes both pipes, once no thread can use them any more. */
 static void close_pipes(struct server *s)
 {
     io_set_cancel_fd(-1);
