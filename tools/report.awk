@@ -18,6 +18,7 @@
 #   meta  PART DATE LOAD_BEFORE LOAD_AFTER ROUNDS MACHINE
 
 BEGIN {
+    stepn = n # -v n=: the rules below use n for their own counts
     FS = "\t"
     if (workers == "") workers = 4
     if (patience == "") patience = 2000
@@ -132,8 +133,8 @@ function rounds_of(key, i, fmt,    r, line) {
 function slowloris_rounds(    n, i, k, name, key) {
     n = sorted_sizes("slowloris")
     print "| server | trickling | p50 ms, each round | p99 ms, each" \
-        " round | answered, each round | tricklers thrown out and" \
-        " back, each round |"
+        " round | answered, each round | trickling connections" \
+        " closed and opened anew, each round |"
     print "|---|--:|--:|--:|--:|--:|"
     for (i = 1; i <= count; i++)
         for (k = 1; k <= n; k++) {
@@ -183,7 +184,7 @@ function idle_rounds(    n, i, k, name, key) {
 
 # The round of step n at size whose p99 is the median of its rounds.
 function median_p99_round(kind,    key) {
-    key = kind SUBSEP step(n) SUBSEP size
+    key = kind SUBSEP step(stepn) SUBSEP size
     if (!(key in nround)) return ""
     med(key, 6)
     return med_round
@@ -409,7 +410,7 @@ END {
     else if (what == "idle") idle_table()
     else if (what == "idle-rounds") idle_rounds()
     else if (what == "targets12") targets12()
-    else if (what == "name") print step(n)
+    else if (what == "name") print step(stepn)
     else if (what == "slowloris-round") print median_p99_round("slowloris")
     else if (what == "idle-round") print median_p99_round("idle")
     else if (what == "spread") spread()
