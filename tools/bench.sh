@@ -628,7 +628,11 @@ never finish. Step 4 frees a worker every -T $HEAD_DEADLINE s, but the
 tricklers come straight back into the same queue as the normal
 requests, so each request waits for the waves ahead of it. Step 5 keeps
 every trickler in its poll set and hands a worker only a complete head:
-the tricklers cost it a pollfd each, not a worker.
+the tricklers cost it a pollfd each, not a worker; it still throws
+each out after -T $HEAD_DEADLINE s (counted from accept()), and the
+last column below shows them coming back. That column counts the
+trickling connections that ended (closed by the server, or failed to
+connect) and were opened anew.
 TEXT
 }
 
