@@ -390,3 +390,13 @@ void batch_close(struct batch *b)
         free(b->buf[i]);
     }
 }
+
+void batch_expect_all_ok(const struct batch *b, const char *when)
+{
+    for (int i = 0; i < b->k; i++)
+        cr_assert(b->done[i] && b->r[i].status == 200 &&
+                      response_complete(&b->r[i]),
+                  "%s: request %d of %d did not get a complete 200 "
+                  "(status %d, %zu bytes)",
+                  when, i + 1, b->k, b->r[i].status, b->r[i].received);
+}

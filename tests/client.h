@@ -107,6 +107,10 @@ long long batch_last_done(const struct batch *b);
 /* Whether any byte at all has arrived on any connection. */
 bool batch_any_bytes(const struct batch *b);
 
+/* Fails the test unless every connection got a complete 200; when
+ * says which requests they were ("3 sleeps at once"). */
+void batch_expect_all_ok(const struct batch *b, const char *when);
+
 void batch_close(struct batch *b);
 
 #endif

@@ -253,10 +253,10 @@ static void build_argv(char **argv, const struct start *opt)
     const char *path = getenv("TEST_SERVER");
     int n = 0;
 
-    if (path == NULL || *path == '\0') {
+    if (path == NULL || *path == '\0')
         snprintf(server, sizeof server, "%s/server", e->dir);
-        path = server;
-    }
+    else /* (not a copy of server onto itself: undefined) */
+        snprintf(server, sizeof server, "%s", path);
     if (getenv("TEST_VALGRIND") != NULL) {
         argv[n++] = "/usr/bin/env";
         argv[n++] = "valgrind";
@@ -270,7 +270,6 @@ static void build_argv(char **argv, const struct start *opt)
                         ? "--errors-for-leak-kinds=all"
                         : "--errors-for-leak-kinds=definite";
     }
-    snprintf(server, sizeof server, "%s", path);
     argv[n++] = server;
     argv[n++] = "-p";
     argv[n++] = "0";
@@ -354,6 +353,75 @@ static void make_log_path(struct server *s)
              t != NULL ? t->name : "none", ++count);
 }
 
+static char *read_log(const char *path);
+
+/* The option getopt() named in the log ("invalid option -- 'T'" from
+ * glibc, "illegal option -- T" from macOS, "unrecognized option: T"
+ * from musl), or 0. */
+static char option_in_log(const char *path)
+{
+    char *log = read_log(path);
+    const char *p = strstr(log, "option -- ");
+    char c = 0;
+
+    if (p != NULL)
+        p += strlen("option -- ");
+    else if ((p = strstr(log, "unrecognized option: ")) != NULL)
+        p += strlen("unrecognized option: ");
+    if (p != NULL)
+        c = p[*p == '\'' ? 1 : 0];
+    free(log);
+    return c;
+}
+
+/* A server that exits with status 2 at start-up did not accept its
+ * command line: most often the binary of another step, which lacks an
+ * option this step's suite passes (step 2 has no -t). Says so in the
+ * learner's words instead of a bare start-up failure. */
+static void refused_options(const struct server *s, char *const argv[])
+{
+    const struct expect *e = expect_this_step();
+    char passed[64] = "";
+    char c = option_in_log(s->log);
+
+    if (!s->exited || !WIFEXITED(s->status) ||
+        WEXITSTATUS(s->status) != 2)
+        return;
+    for (int i = 1; argv[i] != NULL; i++)
+        if (argv[i][0] == '-' && strcmp(argv[i], "-p") != 0 &&
+            strcmp(argv[i], "-q") != 0)
+            snprintf(passed + strlen(passed),
+                     sizeof passed - strlen(passed), "%s%s",
+                     passed[0] != '\0' ? " and " : "", argv[i]);
+    if (c != 0)
+        snprintf(passed, sizeof passed, "-%c", c);
+    cr_assert_fail("this binary refused %s (usage: exit status 2): is "
+                   "it step %d? Step %d's server takes %s",
+                   passed[0] != '\0' ? passed : "its options",
+                   e->step - 1, e->step,
+                   passed[0] != '\0' ? passed : "-p 0 -q");
+}
+
+/* A server that failed to start under stderr_unread is most likely
+ * blocked writing why (a usage message) to its full stderr. Reads the
+ * pipe for up to a second, until the server closes it, and appends
+ * what the server wrote (not the pipe's zero filler) to its log. */
+static void release_stderr(struct server *s)
+{
+    char buf[4096];
+    long long deadline = io_now_ms() + 1000;
+    FILE *log = s->unread >= 0 ? fopen(s->log, "a") : NULL;
+    ssize_t n;
+
+    if (log == NULL)
+        return;
+    while ((n = io_read(s->unread, buf, sizeof buf, deadline)) > 0)
+        for (ssize_t i = 0; i < n; i++)
+            if (buf[i] != '\0')
+                fputc(buf[i], log);
+    fclose(log);
+}
+
 void start_server(struct server *s, struct start opt)
 {
     char *argv[24];
@@ -392,7 +460,10 @@ void start_server(struct server *s, struct start opt)
               "the watchdog did not start");
     s->port = read_port(s->out, 5000 * slow_factor());
     if (s->port < 0) {
-        kill_server(s);
+        release_stderr(s);
+        if (!wait_server_exit(s, 500))
+            kill_server(s);
+        refused_options(s, argv);
         cr_assert_fail("%s did not print `listening on "
                        "http://127.0.0.1:PORT` (%s); its log is below",
                        argv[0], describe_status(s->status));

@@ -10,9 +10,12 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "io.h"
@@ -107,31 +110,185 @@ static struct job_arg *submit_jobs(struct pool *pool, struct tally *t,
     return args;
 }
 
-Test(pool, ten_thousand_jobs_each_run_exactly_once,
+/* The stress: 4 submitter threads, 20,000 tiny jobs, 8 workers and a
+ * ring of 16, so that submitters often wait for room and workers
+ * often wait for jobs. Two classic bugs show up here within a second:
+ * - a worker that waits in an `if` instead of a `while`: woken, it
+ *   finds that another worker took the job first, and takes one from
+ *   the empty ring anyway (an old job runs again);
+ * - a worker that never signals not_full: a submitter waiting for
+ *   room sleeps for ever. The wait here is bounded (5 s), so that this
+ *   fails with a message rather than at the test's timeout. */
+enum {
+    SUBMITTERS = 4,
+    STRESS_JOBS = 20000,
+    STRESS_THREADS = 8,
+    STRESS_CAPACITY = 16,
+    STRESS_LIMIT_MS = 5000,
+};
+
+struct stress {
+    struct pool *pool;
+    atomic_int runs[STRESS_JOBS]; /* runs[i]: how often job i ran */
+    int index[STRESS_JOBS];       /* index[i] = i: job i's argument */
+    atomic_int done;              /* jobs finished */
+    atomic_int
+        submitters_done;   /* submitters whose last submit returned */
+    atomic_int twice;      /* the first job that ran twice, + 1 */
+    atomic_int bad_worker; /* a worker number out of range */
+    pthread_mutex_t lock;
+    pthread_cond_t changed; /* done reached STRESS_JOBS, or twice set */
+};
+
+static struct stress st; /* 160 KB: not on a test's stack */
+
+#define IF_NOT_WHILE                                                   \
+    "a worker took a job from an empty queue: does it wait in an "     \
+    "`if` "                                                            \
+    "instead of a `while`? Woken up, it must check again, since "      \
+    "another worker may have taken the job first"
+
+static void stress_job(void *arg, int worker)
+{
+    int i = *(int *)arg;
+
+    if (worker < 1 || worker > STRESS_THREADS)
+        atomic_store(&st.bad_worker, worker);
+    if (atomic_fetch_add(&st.runs[i], 1) == 1 &&
+        atomic_exchange(&st.twice, i + 1) == 0) {
+        /* Said at once: the ring's count may now be negative, and the
+         * corrupt pool can crash the test before its assertion. */
+        fprintf(stderr, "job %d ran twice: %s\n", i, IF_NOT_WHILE);
+    }
+    if (atomic_fetch_add(&st.done, 1) + 1 == STRESS_JOBS ||
+        atomic_load(&st.twice) != 0) {
+        pthread_mutex_lock(&st.lock);
+        pthread_cond_broadcast(&st.changed);
+        pthread_mutex_unlock(&st.lock);
+    }
+}
+
+/* Once a worker has taken a job from the empty ring, the ring's count
+ * is below zero, and the next submit writes before the ring, into
+ * the pool's own memory. That can crash this test before any job runs
+ * twice, so a crash during the stress says what it most likely is,
+ * then dies of the same signal. (write() and raise() are safe in a
+ * signal handler; fprintf() is not.) */
+static void stress_crashed(int sig)
+{
+    static const char msg[] =
+        "the pool crashed under the stress: " IF_NOT_WHILE
+        "; from an empty ring, the count goes below zero and the next "
+        "submit writes outside the ring\n";
+
+    (void)!write(2, msg, sizeof msg - 1);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void *submit_share(void *arg)
+{
+    int which = *(int *)arg;
+    int share = (STRESS_JOBS - STRESS_CAPACITY) / SUBMITTERS;
+    int first = STRESS_CAPACITY + which * share;
+    int last = which == SUBMITTERS - 1 ? STRESS_JOBS : first + share;
+
+    for (int i = first; i < last; i++)
+        if (pool_submit(st.pool, stress_job, &st.index[i]) != 0)
+            break;
+    atomic_fetch_add(&st.submitters_done, 1);
+    pthread_mutex_lock(&st.lock);
+    pthread_cond_broadcast(&st.changed);
+    pthread_mutex_unlock(&st.lock);
+    return NULL;
+}
+
+/* Waits until every job is done or one ran twice, at most
+ * timeout_ms. */
+static void stress_wait(int want, int timeout_ms)
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&st.lock);
+    while ((atomic_load(&st.done) < want ||
+            atomic_load(&st.submitters_done) < SUBMITTERS) &&
+           atomic_load(&st.twice) == 0 &&
+           pthread_cond_timedwait(&st.changed, &st.lock, &until) !=
+               ETIMEDOUT)
+        ;
+    pthread_mutex_unlock(&st.lock);
+}
+
+Test(pool, four_submitters_20000_jobs_each_run_exactly_once,
      .timeout = TEST_TIMEOUT_S)
 {
-    enum { JOBS = 10000, THREADS = 4 };
-    struct tally t;
+    pthread_t submitters[SUBMITTERS];
+    int which[SUBMITTERS];
 
-    tally_init(&t, THREADS, JOBS);
-    struct pool *pool = pool_create(THREADS, 64);
-    cr_assert(pool != NULL, "pool_create(4, 64) failed");
-    submit_jobs(pool, &t, 0, JOBS);
-    cr_assert(wait_until(&t, &t.done, JOBS, 10000),
-              "after 10 s only %d of %d jobs had finished", t.done,
-              JOBS);
+    static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGABRT,
+                                        SIGILL, SIGFPE};
+    /* sigaction, not signal(): with SysV semantics the handler is
+     * reset as it is entered, and a second thread crashing at the same
+     * moment would kill the test before the message is written. */
+    struct sigaction sa = {.sa_handler = stress_crashed};
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof crash_signals / sizeof *crash_signals;
+         i++)
+        sigaction(crash_signals[i], &sa, NULL);
+    pthread_mutex_init(&st.lock, NULL);
+    pthread_cond_init(&st.changed, NULL);
+    for (int i = 0; i < STRESS_JOBS; i++)
+        st.index[i] = i;
+    st.pool = pool_create(STRESS_THREADS, STRESS_CAPACITY);
+    cr_assert(st.pool != NULL, "pool_create(8, 16) failed");
+    /* A first lap fills every slot of the ring once, so that a worker
+     * that takes from the empty ring runs an old job again (which is
+     * counted) instead of calling through a zeroed slot. */
+    for (int i = 0; i < STRESS_CAPACITY; i++)
+        cr_assert_eq(pool_submit(st.pool, stress_job, &st.index[i]), 0);
+    long long t0 = io_now_ms();
+    for (int i = 0; i < SUBMITTERS; i++) {
+        which[i] = i;
+        cr_assert_eq(pthread_create(&submitters[i], NULL, submit_share,
+                                    &which[i]),
+                     0);
+    }
+    stress_wait(STRESS_JOBS, STRESS_LIMIT_MS);
+    long long took = io_now_ms() - t0;
+    int twice = atomic_load(&st.twice);
+    cr_assert(twice == 0, "job %d ran %d times: %s", twice - 1,
+              atomic_load(&st.runs[twice - 1]), IF_NOT_WHILE);
+    int waiting = SUBMITTERS - atomic_load(&st.submitters_done);
+    cr_assert(waiting == 0,
+              "after %lld ms, %d of %d jobs had run and %d of %d "
+              "submitters were still waiting in pool_submit(): when a "
+              "worker takes a job it must signal not_full, or a "
+              "submitter waiting for room sleeps for ever",
+              took, atomic_load(&st.done), STRESS_JOBS, waiting,
+              SUBMITTERS);
+    cr_assert(atomic_load(&st.done) == STRESS_JOBS,
+              "after %lld ms only %d of %d jobs had run (every submit "
+              "returned): a job was lost",
+              took, atomic_load(&st.done), STRESS_JOBS);
+    for (int i = 0; i < SUBMITTERS; i++)
+        pthread_join(submitters[i], NULL);
     io_sleep_ms(20); /* a job run twice would show up now */
-    for (int i = 0; i < JOBS; i++)
-        cr_assert_eq(atomic_load(&t.runs[i]), 1,
+    for (int i = 0; i < STRESS_JOBS; i++)
+        cr_assert_eq(atomic_load(&st.runs[i]), 1,
                      "job %d ran %d times; every job must run exactly "
                      "once",
-                     i, atomic_load(&t.runs[i]));
-    cr_expect_eq(t.done, JOBS, "%d jobs finished, %d were submitted",
-                 t.done, JOBS);
-    cr_expect_eq(t.bad_worker, 0,
+                     i, atomic_load(&st.runs[i]));
+    cr_expect_eq(atomic_load(&st.bad_worker), 0,
                  "a job was told it ran on worker %d; workers are "
                  "numbered 1 to %d",
-                 t.bad_worker, THREADS);
+                 atomic_load(&st.bad_worker), STRESS_THREADS);
 }
 
 Test(pool, runs_n_jobs_at_once_and_never_more,

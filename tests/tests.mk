@@ -25,7 +25,13 @@ TEST_WARN = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wpedantic \
     $(if $(WERROR),-Werror)
 TEST_CFLAGS ?= -O1 -g
 TEST_SRCS := tests/main.c tests/harness.c tests/client.c tests/expect.c
-TEST_CASES := $(filter-out tests/test_pool.c,$(wildcard tests/test_*.c))
+TEST_CASES := $(filter-out tests/test_pool.c tests/test_pool_stop.c,\
+    $(wildcard tests/test_*.c))
+# The white-box pool tests, for a step with pool.c; those of a pool
+# that stops, for a step whose pool.h declares pool_stop(). $(1) step
+pool_tests = $(if $(wildcard $(1)/pool.c),tests/test_pool.c $(1)/pool.c \
+    $(if $(shell grep -l pool_stop $(1)/pool.h 2>/dev/null),\
+        tests/test_pool_stop.c))
 TEST_HEADERS := $(wildcard tests/*.h)
 ASAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all \
     -fno-omit-frame-pointer
@@ -40,14 +46,13 @@ step_number = $(patsubst step%,%,$(firstword $(subst -, ,$(1))))
 # $(1) step folder, $(2) name suffix, $(3) extra compiler flags
 define TEST_SUITE_RULE
 $(TEST_BUILD)/$(1)/suite$(2): $(TEST_SRCS) $(TEST_CASES) tests/test_pool.c \
-    $(TEST_HEADERS) $(wildcard $(1)/*.[ch]) | criterion
+    tests/test_pool_stop.c $(TEST_HEADERS) $(wildcard $(1)/*.[ch]) | criterion
 	@mkdir -p $$(@D)
 	$$(CC) $$(TEST_WARN) $$(TEST_CFLAGS) $(3) \
 	    -DSTEP=$(call step_number,$(1)) -Itests -I$(1) \
 	    $$$$(pkg-config --cflags criterion) -o $$@ \
 	    $(TEST_SRCS) $(TEST_CASES) $(1)/http.c $(1)/http_parse.c \
-	    $(1)/io.c \
-	    $(if $(wildcard $(1)/pool.c),tests/test_pool.c $(1)/pool.c) \
+	    $(1)/io.c $(call pool_tests,$(1)) \
 	    $$$$(pkg-config --libs criterion)
 endef
 
@@ -155,7 +160,7 @@ tsan: criterion $(foreach s,$(TSAN_STEPS),$(TEST_BUILD)/$(s)/suite \
 	$(MAKE) -s test-run-tsan TEST_STEPS="$(TSAN_STEPS)"
 
 test-run-tsan:
-	$(call TEST_RUN,,server-tsan-$(CC_NAME),TEST_SLOW=3 \
+	$(call TEST_RUN,,server-tsan-$(CC_NAME),TEST_SLOW=3 TEST_RUNTIME_THREADS=1 \
 	    SERVER_TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1,)
 
 # Each server runs under valgrind (memcheck, descriptors tracked); the
@@ -239,6 +244,11 @@ check-steps:
 mutants: criterion
 	tests/run-mutants $(if $(MUTANT),$(MUTANT))
 
+# ---- Neighbours: each step's suite must fail on the steps beside it ----
+
+neighbours: criterion test-build
+	TEST_BUILD=$(TEST_BUILD) tests/run-neighbours $(STEPS)
+
 help::
 	@echo "make test            build every step and run the shared suite"
 	@echo "make test STEP=3     the suite against step 3 only"
@@ -249,6 +259,8 @@ help::
 	@echo "make musl            musl-gcc -Werror builds, the suite against them"
 	@echo "make check-steps     HTTP layer identical; step diffs on their lists"
 	@echo "make mutants         break the steps on purpose; the suite must fail"
+	@echo "make neighbours      each step's suite must fail on the next and"
+	@echo "                     previous step's server, naming its lesson"
 
 .PHONY: criterion test test-build asan tsan test-run-tsan valgrind musl \
-    check-steps mutants
+    check-steps mutants neighbours
