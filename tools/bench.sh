@@ -709,7 +709,7 @@ keep_old_figures() {
 
 echo "bench: parts: $PARTS; $ROUNDS rounds"
 echo "machine: $(machine)"
-echo "every server under ulimit -n $(ulimit -n)"
+echo "every server under ulimit -n $FD_LIMIT"
 keep_old_figures
 if part wrk || part scenarios; then
     start_steps "$@"
