@@ -6,22 +6,58 @@
 # take turns between them, so that a noisy moment on the machine hurts
 # them all alike:
 #   - wrk at 1 and at 64 connections, every request on a new connection
-#     (Connection: close), BENCH_SECONDS (3) each, BENCH_ROUNDS (3)
+#     (Connection: close), BENCH_SECONDS (3) each, BENCH_ROUNDS (5)
 #     rounds; the round with the median requests/s is reported;
 #   - the most threads and memory each server used in its 64-connection
 #     runs (tools/peak, from /proc; n/a where there is no /proc);
 # then, once per step, the slow-mix and sleepers scenarios with the
-# timeline client. Nothing is asserted: the figures are printed, and
-# written with charts to bench/. Every process it starts is stopped when
-# it exits, Ctrl-C included.
+# timeline client; then two scenarios in BENCH_ROUNDS interleaved
+# rounds, each run against a server started afresh for it:
+#   - slowloris: K trickling clients (BENCH_TRICKLERS, "0 50 200") for
+#     BENCH_SLOWLORIS_SECONDS (20) while the timeline client sends GET /
+#     every 10 ms; p50 and p99 of those requests;
+#   - idle: N idle connections held (BENCH_IDLE, "1000 5000 10000"),
+#     the servers started with -T 600, then GET / every 10 ms for 1 s;
+#     the server's threads, memory and descriptors, the kernel's TCP
+#     memory, and the p99 of the requests.
+# BENCH_PARTS ("wrk scenarios idle slowloris") picks what to measure;
+# the figures of the parts not measured are kept from the last run's
+# bench/raw.tsv, so one part can be measured again alone. Every server
+# runs under the same `ulimit -n 11000`. Nothing is asserted: the
+# figures are printed, and written with charts to bench/. Every process
+# it starts is stopped when it exits, Ctrl-C included.
 
 cd "$(dirname "$0")/.." || exit 1
 THREADS=4       # -t for step 3 and later
 HEAD_DEADLINE=2 # -T for step 4 and later: the idle picture shows it
+SHORT_DEADLINE=$HEAD_DEADLINE
 SECONDS_EACH=${BENCH_SECONDS:-3}
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
 OUT=${BENCH_OUT:-bench} # BENCH_OUT: write elsewhere, for experiments
+PARTS=${BENCH_PARTS:-wrk scenarios idle slowloris}
+SLOWLORIS_SECONDS=${BENCH_SLOWLORIS_SECONDS:-20}
+TRICKLERS=${BENCH_TRICKLERS:-0 50 200}
+IDLE=${BENCH_IDLE:-1000 5000 10000}
+FD_LIMIT=11000   # ulimit -n of every server: room for 10,000 idle
+EVERY_MS=10      # the timeline client's GET / comes this often
+PATIENCE_S=2     # and counts as unanswered after this long
+IDLE_DEADLINE=600 # -T while idle connections are held
 . tools/lib.sh
+
+# The same descriptor limit for every server (and wrk): a step that
+# wants more must raise its own soft limit, as step 5 does.
+# shellcheck disable=SC3045 # ulimit -n: not POSIX, but in every sh
+ulimit -n $FD_LIMIT || {
+    echo "bench: cannot set ulimit -n $FD_LIMIT (hard limit" \
+        "$(ulimit -Hn))" >&2
+    exit 1
+}
+
+# part NAME: is NAME among the parts to measure?
+part() {
+    case " $PARTS " in *" $1 "*) return 0 ;; esac
+    return 1
+}
 
 raw=$tmp/raw.tsv # every figure measured, one per line
 : >"$raw"
@@ -226,6 +262,148 @@ slow_scenarios() {
     done <"$tmp/servers"
 }
 
+# fresh_server DIR: a server of its own for one run, under the same
+# limit; sets server_pid and server_port.
+fresh_server() {
+    # shellcheck disable=SC2046 # the command is split into words
+    start_server fresh $(server_command "$1") -q || exit 1
+}
+
+# stop_fresh: SIGTERM, and SIGKILL after 5 s. (Steps 1 to 3 die of
+# the signal, and the shell would say "Terminated" each time.)
+stop_fresh() {
+    kill "$server_pid" 2>/dev/null
+    wait_exit "$server_pid" 5 2>/dev/null
+}
+
+# answered FILE, requested FILE: from the timeline client's last line,
+# "requests 2000, answered 1990, p50 ...".
+answered() {
+    tail -1 "$1" | sed -n 's/.*answered \([0-9]*\),.*/\1/p'
+}
+requested() {
+    tail -1 "$1" | sed -n 's/^requests \([0-9]*\),.*/\1/p'
+}
+
+# slowloris_run DIR K ROUND: one run of the slowloris scenario.
+slowloris_run() {
+    step=$(basename "$1")
+    key=slowloris-$2-$step-$3
+    fresh_server "$1"
+    tools/timeline -q -p "$server_port" --every $EVERY_MS \
+        --for "$SLOWLORIS_SECONDS" -d $PATIENCE_S --trickle "$2" \
+        --title "$step, $2 trickling" --svg "$tmp/$key.svg" \
+        >"$tmp/$key.txt" </dev/null
+    stop_fresh
+    p50=$(figure p50 "$tmp/$key.txt")
+    p99=$(figure p99 "$tmp/$key.txt")
+    back=$(sed -n 's/.* back \([0-9]*\) times.*/\1/p' "$tmp/$key.txt")
+    printf 'slowloris\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$step" "$2" \
+        "$3" "${p50:-never}" "${p99:-never}" "$(answered "$tmp/$key.txt")" \
+        "$(requested "$tmp/$key.txt")" "${back:-0}" >>"$raw"
+    printf '  round %d, %3d trickling: %-22s %s\n' "$3" "$2" "$step" \
+        "$(tail -1 "$tmp/$key.txt")"
+}
+
+slowloris_part() {
+    echo "slowloris: $TRICKLERS trickling clients, $SLOWLORIS_SECONDS s" \
+        "each; GET / every $EVERY_MS ms"
+    round=1
+    while [ $round -le "$ROUNDS" ]; do
+        for k in $TRICKLERS; do
+            for dir in "$@"; do
+                slowloris_run "${dir%/}" "$k" $round
+            done
+        done
+        round=$((round + 1))
+    done
+}
+
+# idle_run DIR N ROUND: one run of the idle scenario, with the server's
+# threads, memory and descriptors sampled meanwhile.
+idle_run() {
+    step=$(basename "$1")
+    key=idle-$2-$step-$3
+    HEAD_DEADLINE=$IDLE_DEADLINE
+    fresh_server "$1"
+    HEAD_DEADLINE=$SHORT_DEADLINE
+    tools/peak -d 600000 "$server_pid" >"$tmp/$key.peak" &
+    sampler=$!
+    echo "$sampler" >>"$tmp/pids"
+    sleep 0.1 # the first sample: the idle server
+    tools/timeline -q -p "$server_port" --hold "$2" --every $EVERY_MS \
+        --for 1 -d $PATIENCE_S --title "$step, $2 idle" \
+        --svg "$tmp/$key.svg" >"$tmp/$key.txt" </dev/null
+    kill "$sampler"
+    wait "$sampler"
+    forget "$sampler"
+    stop_fresh
+    held=$(sed -n 's/^held: \([0-9]*\) of.*/\1/p' "$tmp/$key.txt")
+    p99=$(figure p99 "$tmp/$key.txt")
+    # peak: threads T rss_kb R cpu_ms C fds F rss_start_kb S tcp_mem_kb M
+    awk -v name="$step" -v n="$2" -v round="$3" -v held="${held:-0}" \
+        -v p99="${p99:-never}" -v ok="$(answered "$tmp/$key.txt")" \
+        -v asked="$(requested "$tmp/$key.txt")" \
+        '{ printf "idle\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s" \
+                  "\t%s\t%s\n", name, n, round, held, p99, ok, asked,
+                  $2, $4, $10, $12, $8 }' \
+        "$tmp/$key.peak" >>"$raw"
+    printf '  round %d, %5d idle: %-22s held %s; %s\n    %s\n' "$3" \
+        "$2" "$step" "${held:-0}" "$(cat "$tmp/$key.peak")" \
+        "$(tail -1 "$tmp/$key.txt")"
+}
+
+idle_part() {
+    echo "idle: $IDLE idle connections (-T $IDLE_DEADLINE), then GET /" \
+        "every $EVERY_MS ms for 1 s"
+    round=1
+    while [ $round -le "$ROUNDS" ]; do
+        for n in $IDLE; do
+            for dir in "$@"; do
+                idle_run "${dir%/}" "$n" $round
+            done
+        done
+        round=$((round + 1))
+    done
+}
+
+# side_svg OUT LEFT RIGHT: two pictures of 450 side by side.
+side_svg() {
+    h1=$(sed -n '1s/.* height="\([0-9]*\)".*/\1/p' "$2")
+    h2=$(sed -n '1s/.* height="\([0-9]*\)".*/\1/p' "$3")
+    h=$h1
+    [ "$h2" -gt "$h" ] && h=$h2
+    {
+        printf '<svg xmlns="http://www.w3.org/2000/svg" width="900"'
+        printf ' height="%d" viewBox="0 0 900 %d">\n' "$h" "$h"
+        printf '<g>\n'
+        sed '1d;$d' "$2"
+        printf '</g>\n<g transform="translate(450,0)">\n'
+        sed '1d;$d' "$3"
+        printf '</g>\n</svg>\n'
+    } >"$1"
+}
+
+# pair_file SCENARIO SIZE N: the picture of step N's run at SIZE in
+# the round whose p99 was the median of its rounds.
+pair_file() {
+    round=$(awk -v what="$1-round" -v size="$2" -v n="$3" \
+        -f tools/report.awk "$raw")
+    name=$(awk -v what=name -v n="$3" -f tools/report.awk "$raw")
+    echo "$tmp/$1-$2-$name-$round.svg"
+}
+
+# pair_svg SCENARIO SIZE OUT: steps 4 and 5 at SIZE, side by side.
+pair_svg() {
+    left=$(pair_file "$1" "$2" 4)
+    right=$(pair_file "$1" "$2" 5)
+    if [ -f "$left" ] && [ -f "$right" ]; then
+        side_svg "$3" "$left" "$right"
+    else
+        echo "bench: no pictures of steps 4 and 5 for $1 at $2"
+    fi
+}
+
 # stack_svg OUT IN...: the pictures one above the other, in one SVG.
 # Each input has <svg ...> on its first line and </svg> on its last.
 stack_svg() {
@@ -251,6 +429,13 @@ stack_svg() {
     } >"$out"
 }
 
+# tabulate WHAT: report.awk's WHAT (a table, the targets ...) of the
+# figures measured so far.
+tabulate() {
+    awk -f tools/report.awk -v what="$1" -v workers=$THREADS \
+        -v patience=$((PATIENCE_S * 1000)) "$raw"
+}
+
 # chart WHAT OUT TITLE SUBTITLE: a bar chart of report.awk's WHAT.
 chart() {
     awk -f tools/report.awk -v what="$1" "$raw" |
@@ -259,47 +444,112 @@ chart() {
 
 # The files in bench/: the report (README.md), the part of it for the
 # top-level README (README-snippet.md), the raw figures and pictures.
+# Pictures are written only for the parts measured in this run.
 write_outputs() {
     mkdir -p "$OUT"
     cp "$raw" "$OUT/raw.tsv"
-    for s in slow-mix sleepers idle crowd; do
-        set --
-        for f in "$tmp/$s"-step*.svg; do
-            [ -f "$f" ] && set -- "$@" "$f"
+    if part scenarios; then
+        for s in slow-mix sleepers idle crowd; do
+            set --
+            for f in "$tmp/$s"-step*.svg; do
+                [ -f "$f" ] && set -- "$@" "$f"
+            done
+            [ $# -gt 0 ] && stack_svg "$OUT/timeline-$s.svg" "$@"
         done
-        [ $# -gt 0 ] && stack_svg "$OUT/timeline-$s.svg" "$@"
-    done
-    chart throughput "$OUT/throughput.svg" \
+        chart makespans "$OUT/makespans.svg" \
+            "Slow scenarios, in ms (less is better)" \
+            "slow-mix: one 2 s request, then six fast; sleepers: eight of 1 s"
+    fi
+    part wrk && chart throughput "$OUT/throughput.svg" \
         "Requests/s, Hello World, Connection: close (more is better)" \
         "$(cores) cores, $(cpu); wrk, median of $ROUNDS rounds"
-    chart makespans "$OUT/makespans.svg" \
-        "Slow scenarios, in ms (less is better)" \
-        "slow-mix: one 2 s request, then six fast; sleepers: eight of 1 s"
+    part idle && pair_svg idle "$(largest "$IDLE")" \
+        "$OUT/timeline-idle-4v5.svg"
+    part slowloris && pair_svg slowloris "$(largest "$TRICKLERS")" \
+        "$OUT/timeline-slowloris-4v5.svg"
     report >"$OUT/README.md"
     snippet >"$OUT/README-snippet.md"
+    [ "$OUT" = bench ] && update_readme
 }
 
-# The machine and the method, in two sentences.
+# largest "0 50 200": 200.
+largest() {
+    echo "$1" | tr ' ' '\n' | sort -n | tail -1
+}
+
+# The top-level README carries the snippet between its markers.
+update_readme() {
+    grep -q '^<!-- bench:begin -->$' README.md 2>/dev/null || return 0
+    awk -v snippet="$OUT/README-snippet.md" '
+        /^<!-- bench:end -->$/ { skip = 0 }
+        !skip { print }
+        /^<!-- bench:begin -->$/ {
+            while ((getline line < snippet) > 0) print line
+            skip = 1
+        }' README.md >"$tmp/README.md" && cp "$tmp/README.md" README.md
+}
+
+# meta PART: when and how PART was measured, for the report.
+# meta PART LOAD_BEFORE STARTED: STARTED in seconds since the epoch.
+meta() {
+    took=$(($(date +%s) - $3))
+    printf 'meta\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" \
+        "$(date -u '+%Y-%m-%d %H:%M UTC')" "$2" "$(load)" "$ROUNDS" \
+        "$(machine)" "$took" >>"$raw"
+    echo "bench: $1 took $((took / 60)) min $((took % 60)) s"
+}
+
+# The machine and the method of each part, from the meta lines.
 measured() {
-    echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(machine)." \
-        "Load average (1 min) $load_before before the run," \
-        "$load_after after: other work on the machine shows in the" \
-        "figures."
-    echo "wrk: $ROUNDS interleaved rounds of $SECONDS_EACH s per server" \
-        "and level, every request on its own connection; the round" \
-        "with the median requests/s is shown. Steps 3 and 4 run" \
-        "-t $THREADS; step 4 also -T $HEAD_DEADLINE."
+    awk -F '\t' -v part="$1" -v threads=$THREADS \
+        -v deadline=$HEAD_DEADLINE -v each="$SECONDS_EACH" \
+        -v slow_s="$SLOWLORIS_SECONDS" -v every=$EVERY_MS \
+        -v patience=$PATIENCE_S -v idle_t=$IDLE_DEADLINE \
+        -v limit=$FD_LIMIT '
+        $1 == "meta" && $2 == part {
+            took = $8 == "" ? "" : sprintf(" (this part took %d min" \
+                " %d s)", $8 / 60, $8 % 60)
+            printf "Measured %s%s on %s. Load average (1 min) %s" \
+                " before, %s after: other work on the machine shows in" \
+                " the figures. Every server runs under `ulimit -n" \
+                " %s`.\n", $3, took, $7, $4, $5, limit
+            if (part == "wrk")
+                printf "wrk: %s interleaved rounds of %s s per server" \
+                    " and level, every request on its own connection;" \
+                    " the round with the median requests/s is shown." \
+                    " Steps 3 and up run -t %s; step 4 and up also" \
+                    " -T %s.\n", $6, each, threads, deadline
+            if (part == "slowloris")
+                printf "Slowloris: %s interleaved rounds, each run" \
+                    " against a server started for it (-t %s from" \
+                    " step 3, -T %s from step 4): the trickling" \
+                    " clients connect, then for %s s the timeline" \
+                    " client sends GET / every %s ms, each on a new" \
+                    " connection, timed from connect() to the last" \
+                    " byte; one unanswered after %s s counts as" \
+                    " slower than any answer. Medians of the rounds.\n",
+                    $6, threads, deadline, slow_s, every, patience
+            if (part == "idle")
+                printf "Idle: %s interleaved rounds, each against a" \
+                    " server started for it (-t %s from step 3, -T %s" \
+                    " from step 4), sampled every 5 ms by tools/peak:" \
+                    " the connections are opened gradually, then for" \
+                    " 1 s GET / every %s ms (unanswered after %s s:" \
+                    " slower than any answer). Medians of the rounds.\n",
+                    $6, threads, idle_t, every, patience
+        }' "$raw"
 }
 
 # bench/README.md: everything measured.
 report() {
     echo "<!-- generated by make bench${REF:+ REF=$REF}; do not edit -->"
-    echo
-    measured
-    echo
-    awk -f tools/report.awk -v what=table "$raw"
-    echo
-    cat <<TEXT
+    if grep -q '^wrk' "$raw"; then
+        echo
+        measured wrk
+        echo
+        tabulate table
+        echo
+        cat <<TEXT
 Read it honestly. Every request here opens and closes a TCP connection
 (\`Connection: close\`), and wrk shares the machine's $(cores) cores with
 the server: the kernel's work on connections dominates, so every
@@ -309,56 +559,187 @@ Where the steps differ is the slow scenarios (makespan: from the first
 request sent to the last answer; for slow-mix the median too, which
 shows whether the six fast requests waited for the slow one): one
 connection at a time (step 1) adds up the sleeps, a thread per
-connection (step 2) overlaps them all, a pool of $THREADS (steps 3 and
-4) runs them in waves of $THREADS. Peak threads and memory are sampled
+connection (step 2) overlaps them all, a pool of $THREADS (steps 3 to
+5) runs them in waves of $THREADS. Peak threads and memory are sampled
 every 5 ms during the 64-connection runs, and the processor time the
 server used then is divided by the requests it answered: other work on
 the machine moves that figure much less than requests/s (nginx: master
 and worker together).
 TEXT
+        echo
+        tabulate spread
+        echo
+        tabulate targets
+    fi
+    if grep -q '^slowloris' "$raw"; then
+        echo
+        echo "## Slowloris: normal requests among trickling clients"
+        echo
+        measured slowloris
+        echo
+        tabulate slowloris
+        echo
+        slowloris_text
+        echo
+        tabulate slowloris-rounds
+        echo
+        echo "![slowloris, steps 4 and 5](timeline-slowloris-4v5.svg)"
+    fi
+    if grep -q '^idle' "$raw"; then
+        echo
+        echo "## Idle connections: what waiting costs"
+        echo
+        measured idle
+        echo
+        tabulate idle
+        echo
+        idle_text
+        echo
+        tabulate idle-rounds
+        echo
+        echo "![idle connections, steps 4 and 5](timeline-idle-4v5.svg)"
+    fi
     echo
-    awk -f tools/report.awk -v what=spread "$raw"
-    echo
-    awk -f tools/report.awk -v what=targets -v workers=$THREADS "$raw"
-    echo
-    echo "![requests per second](throughput.svg)"
-    echo "![slow scenarios](makespans.svg)"
-    echo "![sleepers, step by step](timeline-sleepers.svg)"
-    echo "![slow-mix, step by step](timeline-slow-mix.svg)"
-    echo "![idle, step by step](timeline-idle.svg)"
-    echo "![$THREADS idle connections, then /](timeline-crowd.svg)"
+    tabulate targets12
+    if grep -q '^wrk' "$raw"; then
+        echo
+        echo "![requests per second](throughput.svg)"
+    fi
+    if grep -q '^span' "$raw"; then
+        echo "![slow scenarios](makespans.svg)"
+        echo "![sleepers, step by step](timeline-sleepers.svg)"
+        echo "![slow-mix, step by step](timeline-slow-mix.svg)"
+        echo "![idle, step by step](timeline-idle.svg)"
+        echo "![$THREADS idle connections, then /](timeline-crowd.svg)"
+    fi
+}
+
+slowloris_text() {
+    cat <<TEXT
+Each cell is p50 / p99 in ms of every GET / sent during the run, the
+waves of -T cut-offs included; ">$((PATIENCE_S * 1000))" means that more
+than half (p50) or more than 1% (p99) of the requests had no answer
+within $PATIENCE_S s. A trickling client sends one header byte every
+500 ms and never finishes its head; when the server closes it, it
+connects again at once. Step 1 reads the first trickler's head for
+ever. Step 2 gives every trickler a thread of its own, so normal
+requests pass. Step 3's $THREADS workers are all taken by tricklers that
+never finish. Step 4 frees a worker every -T $HEAD_DEADLINE s, but the
+tricklers come straight back into the same queue as the normal
+requests, so each request waits for the waves ahead of it. Step 5 keeps
+every trickler in its poll set and hands a worker only a complete head:
+the tricklers cost it a pollfd each, not a worker; it still throws
+each out after -T $HEAD_DEADLINE s (counted from accept()), and the
+last column below shows them coming back. That column counts the
+trickling connections that ended (closed by the server, or failed to
+connect) and were opened anew.
+TEXT
+}
+
+idle_text() {
+    cat <<TEXT
+"held": connections open from the client's side: the kernel completes
+a connection in the backlog (128 here) before the server accepts it.
+"fds": the most descriptors the server had open. Threads, RSS and fds
+are the server's peak during the run; "RSS idle" is its RSS before the
+first connection; "TCP mem" is how far the kernel's memory for TCP
+buffers (/proc/net/sockstat, the whole machine, both ends of every
+loopback connection) rose during the run. p99 is over the GET / requests
+sent while the connections were held. None of the steps 1 to 4 raises
+its descriptor limit, and here none needs to: the limit is $FD_LIMIT for
+every server. Step 1 accepts one connection and reads it for ever; the
+rest wait in the backlog and the normal requests behind them. Step 2
+spends a thread (and its stack) per idle connection, and answers.
+Steps 3 and 4 hand the first $THREADS idle connections to their
+workers, queue 64 more, leave the backlog full, and answer nobody:
+-T $IDLE_DEADLINE is far away. Step 5 keeps every idle connection in
+its poll set: a pollfd and a small struct each.
+TEXT
 }
 
 # bench/README-snippet.md: what the top-level README.md carries between
 # its <!-- bench:begin --> and <!-- bench:end --> lines.
 snippet() {
-    measured
-    echo
-    awk -f tools/report.awk -v what=table "$raw"
-    echo
-    echo "With \`Connection: close\` on $(cores) cores the kernel's TCP" \
-        "work dominates, and competent servers land close together on" \
-        "the fast route; the slow scenarios are where the steps" \
-        "differ. Every round, the targets and more pictures:" \
+    if grep -q '^wrk' "$raw"; then
+        measured wrk
+        echo
+        tabulate table
+        echo
+        echo "With \`Connection: close\` on $(cores) cores the kernel's TCP" \
+            "work dominates, and competent servers land close together on" \
+            "the fast route; the slow scenarios are where the steps" \
+            "differ."
+        echo
+    fi
+    if grep -q '^slowloris' "$raw"; then
+        echo "Normal requests (GET / every $EVERY_MS ms) among trickling" \
+            "clients, p50 / p99 in ms, median of $ROUNDS rounds:"
+        echo
+        tabulate slowloris
+        echo
+    fi
+    if grep -q '^idle' "$raw"; then
+        echo "Idle connections held, then GET / every $EVERY_MS ms," \
+            "median of $ROUNDS rounds:"
+        echo
+        tabulate idle
+        echo
+    fi
+    echo "Every round, the targets and more pictures:" \
         "[bench/README.md](bench/README.md)."
 }
 
-echo "bench: $ROUNDS rounds of $SECONDS_EACH s per server and level"
+# Figures kept from the last run for the parts not measured now.
+keep_old_figures() {
+    [ -f "$OUT/raw.tsv" ] || return 0
+    for p in wrk scenarios idle slowloris; do
+        part $p && continue
+        case $p in
+        wrk) types="wrk peak" ;;
+        scenarios) types=span ;;
+        *) types=$p ;;
+        esac
+        for t in $types; do
+            awk -F '\t' -v t="$t" '$1 == t' "$OUT/raw.tsv" >>"$raw"
+        done
+        awk -F '\t' -v p="$p" '$1 == "meta" && $2 == p' \
+            "$OUT/raw.tsv" >>"$raw"
+    done
+}
+
+echo "bench: parts: $PARTS; $ROUNDS rounds"
 echo "machine: $(machine)"
-load_before=$(load)
-start_steps "$@"
-[ "$REF" = nginx ] && start_nginx
-echo "wrk (Connection: close):"
-rounds
-echo "slow scenarios (timeline client):"
-slow_scenarios
-load_after=$(load)
+echo "every server under ulimit -n $FD_LIMIT"
+keep_old_figures
+if part wrk || part scenarios; then
+    start_steps "$@"
+    [ "$REF" = nginx ] && start_nginx
+    if part wrk; then
+        load_before=$(load) started=$(date +%s)
+        echo "wrk (Connection: close), $SECONDS_EACH s per run:"
+        rounds
+        meta wrk "$load_before" "$started"
+    fi
+    if part scenarios; then
+        load_before=$(load) started=$(date +%s)
+        echo "slow scenarios (timeline client):"
+        slow_scenarios
+        meta scenarios "$load_before" "$started"
+    fi
+    stop_all
+fi
+if part idle; then
+    load_before=$(load) started=$(date +%s)
+    idle_part "$@"
+    meta idle "$load_before" "$started"
+fi
+if part slowloris; then
+    load_before=$(load) started=$(date +%s)
+    slowloris_part "$@"
+    meta slowloris "$load_before" "$started"
+fi
 write_outputs
 echo
-awk -f tools/report.awk -v what=table "$raw"
-echo
-awk -f tools/report.awk -v what=spread "$raw"
-echo
-awk -f tools/report.awk -v what=targets -v workers=$THREADS "$raw"
+report | sed 1d
 echo
 echo "bench: wrote" "$OUT"/*

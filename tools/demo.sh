@@ -5,15 +5,19 @@
 # fires the scenarios at it with the timeline client, shows each
 # timeline and what the server logged, and stops the server. Exits 1
 # when the step clearly misbehaves: it does not start, a request goes
-# unanswered, the timings do not have the step's shape, or (step 4) the
-# idle connection is not cut off or SIGTERM does not stop it cleanly.
-# The bounds are loose: they catch a broken step, not a slow machine.
+# unanswered, the timings do not have the step's shape, or (step 4 on)
+# the idle connection is not cut off or SIGTERM does not stop it
+# cleanly. Step 5 also holds HOLD idle connections on a server of its
+# own (-T 60, so that they stay) while GET / comes every 10 ms, and
+# must answer each at once with its usual threads. The bounds are
+# loose: they catch a broken step, not a slow machine.
 
 cd "$(dirname "$0")/.." || exit 1
 THREADS=4        # -t for step 3 and later: sleepers run in waves of 4
 HEAD_DEADLINE=2  # -T for step 4 and later: idle cut off after 2 s
 IDLE_S=3         # the client closes its idle connection after 3 s
 DEADLINE_S=12    # and gives up on any request after 12 s
+HOLD=1000        # step 5: idle connections held at once
 . tools/lib.sh
 
 dir=${1%/}
@@ -36,9 +40,14 @@ explain() {
         "$THREADS, and an idle connection holds a worker until the" \
         "client gives up (the log shows which worker it took):" \
         "$THREADS of them stop the server." ;;
-    *) echo "Step $n: waves of $THREADS like step 3, but the server" \
+    4) echo "Step $n: waves of $THREADS like step 3, but the server" \
         "cuts idle connections off after -T $HEAD_DEADLINE s, and" \
         "SIGTERM drains and stops it cleanly." ;;
+    *) echo "Step $n: the same $THREADS workers, but one thread polls" \
+        "every connection until its request head is complete, and a" \
+        "worker is taken only then: idle connections wait in the poll" \
+        "set, not in a worker, and cost no thread. Last, $HOLD idle" \
+        "connections at once, and GET / among them." ;;
     esac
 }
 
@@ -95,9 +104,11 @@ check_shape() {
        check "/ does not wait for idle connections" "$starved" -le 500 ;;
     3) check_pool
        check "/ waits until the client drops the idle ones" "$starved" -ge 2500 ;;
-    *) check_pool
+    4) check_pool
        check "/ waits until -T cuts the idle ones off" "$starved" -ge 1500
        check "/ waits no longer than -T" "$starved" -le 2900 ;;
+    *) check_pool
+       check "/ does not wait for idle connections" "$starved" -le 500 ;;
     esac
 }
 
@@ -107,6 +118,49 @@ check_pool() {
     check "sleepers in two waves, at least 2 x 1000 ms" "$sleepers" -ge 1950
     check "sleepers in two waves, not more" "$sleepers" -le 3000
     check "nobody waits for one idle connection" "$stall" -le 500
+}
+
+# check_count WHAT VALUE -ge|-le LIMIT: as check, for a count.
+check_count() {
+    if { [ "$3" = -ge ] && at_least "$2" "$4"; } ||
+        { [ "$3" = -le ] && at_most "$2" "$4"; }; then
+        echo "  ok: $1 ($2)"
+    else
+        echo "  NOT OK: $1: ${2:-no figure}, expected $3 $4"
+        failures=$((failures + 1))
+    fi
+}
+
+# Step 5: HOLD idle connections on a server of its own with -T 60,
+# GET / every 10 ms for 1 s among them, the server's threads sampled.
+hold_idle() {
+    command="$dir/server -p 0 -t $THREADS -T 60"
+    echo
+    echo "== $HOLD idle connections at once: $command =="
+    # shellcheck disable=SC2086 # the command is split into words
+    start_server held $command || exit 1
+    tools/peak -d 60000 "$server_pid" >"$tmp/held.peak" &
+    sampler=$!
+    echo "$sampler" >>"$tmp/pids"
+    tools/timeline -p "$server_port" --hold $HOLD --every 10 --for 1 \
+        -d 2 --title "step $n, $HOLD idle connections, then GET /" \
+        >"$tmp/held.txt"
+    kill "$sampler"
+    wait_exit "$sampler" 2
+    cat "$tmp/held.txt"
+    echo "server: $(cat "$tmp/held.peak")"
+    kill -TERM "$server_pid"
+    wait_exit "$server_pid" 5
+    held=$(sed -n 's/^held: \([0-9]*\) of.*/\1/p' "$tmp/held.txt")
+    p99=$(whole_figure p99 "$tmp/held.txt")
+    threads=$(sed -n 's/^threads \([0-9]*\) .*/\1/p' "$tmp/held.peak")
+    echo
+    echo "checks:"
+    check_count "all $HOLD idle connections held" "$held" -ge $HOLD
+    check "GET / answered among them, p99" "$p99" -le 500
+    [ -z "$threads" ] && return # no /proc: threads are n/a
+    check_count "threads: $THREADS workers + 2, however many wait" \
+        "$threads" -le $((THREADS + 2))
 }
 
 # Step 4 and later: the idle connection is cut off by the server, and
@@ -156,6 +210,7 @@ elif ! kill -0 "$server_pid" 2>/dev/null; then
     echo "  NOT OK: the server died"
     failures=$((failures + 1))
 fi
+[ "$n" -ge 5 ] && hold_idle
 if [ $failures -gt 0 ]; then
     echo "demo: step $n: $failures check(s) failed"
     exit 1

@@ -295,7 +295,7 @@ void draw_summary(FILE *out, const struct run *run)
 /* ---- SVG ---- */
 
 /* Text inside an SVG element: the five characters XML reserves. */
-static void put_text(FILE *out, const char *s)
+void svg_put_text(FILE *out, const char *s)
 {
     for (; *s != '\0'; s++) {
         switch (*s) {
@@ -325,7 +325,7 @@ static void svg_text(FILE *out, double x, double y, const char *attrs,
 {
     fprintf(out, "<text x=\"%.1f\" y=\"%.1f\"%s%s>", x, y,
             *attrs ? " " : "", attrs);
-    put_text(out, text);
+    svg_put_text(out, text);
     fputs("</text>\n", out);
 }
 

@@ -2,15 +2,22 @@
  * peak.c - what a server cost while under load: the most threads and
  * memory it used, and the processor time it spent.
  *
- *   ./peak -d 3000 PID     prints "threads 5 rss_kb 1720 cpu_ms 2870"
+ *   ./peak -d 3000 PID     prints "threads 5 rss_kb 1720 cpu_ms 2870
+ *                          fds 8 rss_start_kb 1500 tcp_mem_kb 12"
  *
  * Reads /proc/PID/status (Linux) every few milliseconds for the given
  * time, or until the process exits, and prints the highest thread count
  * and resident set size seen, and the user + system time the process
  * used meanwhile (from /proc/PID/stat, in clock ticks of 10 ms or so).
  * Children that PID has when sampling starts (an nginx master's
- * worker) are counted with it. Elsewhere there is no /proc, and it
- * prints "threads n/a rss_kb n/a cpu_ms n/a".
+ * worker) are counted with it. Also the most descriptors PID had open
+ * (every FDS_EVERY samples: a directory of 10,000 entries takes a
+ * while to read), its resident set size at the first sample, and how
+ * far the kernel's memory for TCP buffers (/proc/net/sockstat, "TCP:
+ * ... mem PAGES"; the whole machine's, both ends of a loopback
+ * connection) rose above what it was then. SIGTERM or SIGINT end the
+ * sampling early; the figures so far are printed. Elsewhere there is
+ * no /proc, and every figure is "n/a".
  *
  * Sampling can miss a peak shorter than the interval: a thread that
  * lives for less than 5 ms may go uncounted.
@@ -19,6 +26,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +37,15 @@
 #define INTERVAL_MS 5 /* between two samples */
 #define PIDS_MAX 16   /* the process and its first children */
 #define DURATION_MAX_MS 3600000
+#define FDS_EVERY 20 /* samples between two counts of descriptors */
+
+static volatile sig_atomic_t stop; /* SIGTERM or SIGINT came */
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
 
 /* One sample: summed over the process and its children. */
 struct usage {
@@ -125,17 +142,54 @@ static bool sample(const long *pids, int n, struct usage *u)
     return alive;
 }
 
+/* A signal that cuts the sleep short ends it: stop is set. */
 static void sleep_ms(long ms)
 {
     struct timespec t = {ms / 1000, ms % 1000 * 1000000L};
 
-    while (nanosleep(&t, &t) < 0 && errno == EINTR)
-        ; /* a signal cut the sleep short: sleep the rest */
+    while (!stop && nanosleep(&t, &t) < 0 && errno == EINTR)
+        ;
+}
+
+/* How many descriptors pid has open, or -1. */
+static long count_fds(long pid)
+{
+    char path[64];
+    long n = 0;
+    struct dirent *e;
+
+    snprintf(path, sizeof path, "/proc/%ld/fd", pid);
+    DIR *dir = opendir(path);
+    if (dir == NULL)
+        return -1;
+    while ((e = readdir(dir)) != NULL)
+        n += e->d_name[0] != '.';
+    closedir(dir);
+    return n;
+}
+
+/* The kernel's pages for TCP buffers, all sockets, or -1. */
+static long tcp_mem_pages(void)
+{
+    char line[256];
+    long pages = -1;
+    FILE *f = fopen("/proc/net/sockstat", "r");
+
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f) != NULL) {
+        const char *mem = strstr(line, " mem ");
+        if (strncmp(line, "TCP:", 4) == 0 && mem != NULL &&
+            sscanf(mem, " mem %ld", &pages) != 1)
+            pages = -1;
+    }
+    fclose(f);
+    return pages;
 }
 
 int main(int argc, char **argv)
 {
-    long duration = 0, pid, pids[PIDS_MAX];
+    long duration = 0, pid, pids[PIDS_MAX], fds = 0, n_fds;
     struct usage first, last, now, peak = {0, 0, 0};
 
     if (argc != 4 || strcmp(argv[1], "-d") != 0 ||
@@ -144,15 +198,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: peak -d MILLISECONDS PID\n");
         return 2;
     }
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
     int n = family(pid, pids);
     long long end = now_ms() + duration;
+    long tcp_first = tcp_mem_pages(), tcp_peak = tcp_first, tcp;
     if (!sample(pids, n, &first)) {
-        printf("threads n/a rss_kb n/a cpu_ms n/a\n");
+        printf("threads n/a rss_kb n/a cpu_ms n/a fds n/a"
+               " rss_start_kb n/a tcp_mem_kb n/a\n");
         return 0;
     }
     last = first;
-    for (long i = 0; i <= duration / INTERVAL_MS && now_ms() < end;
-         i++) {
+    for (long i = 0;
+         i <= duration / INTERVAL_MS && now_ms() < end && !stop; i++) {
         if (!sample(pids, n, &now))
             break;
         last = now;
@@ -160,10 +218,21 @@ int main(int argc, char **argv)
             peak.threads = now.threads;
         if (now.rss_kb > peak.rss_kb)
             peak.rss_kb = now.rss_kb;
+        if (i % FDS_EVERY == 0 && (n_fds = count_fds(pid)) > fds)
+            fds = n_fds;
+        if ((tcp = tcp_mem_pages()) > tcp_peak)
+            tcp_peak = tcp;
         sleep_ms(INTERVAL_MS);
     }
-    printf("threads %ld rss_kb %ld cpu_ms %lld\n", peak.threads,
-           peak.rss_kb,
-           (last.ticks - first.ticks) * 1000 / sysconf(_SC_CLK_TCK));
+    printf(
+        "threads %ld rss_kb %ld cpu_ms %lld fds %ld rss_start_kb %ld",
+        peak.threads, peak.rss_kb,
+        (last.ticks - first.ticks) * 1000 / sysconf(_SC_CLK_TCK), fds,
+        first.rss_kb);
+    if (tcp_first < 0)
+        printf(" tcp_mem_kb n/a\n");
+    else
+        printf(" tcp_mem_kb %ld\n",
+               (tcp_peak - tcp_first) * (sysconf(_SC_PAGESIZE) / 1024));
     return 0;
 }

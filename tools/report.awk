@@ -1,16 +1,31 @@
 # report.awk - bench's raw figures as Markdown, or as data for charts.
 #
-#   awk -f tools/report.awk -v what=table|targets|throughput|makespans \
-#       [-v workers=4] raw.tsv
+#   awk -f tools/report.awk -v what=WHAT [-v workers=4] \
+#       [-v patience=2000] raw.tsv
+#   WHAT: table spread targets throughput makespans slowloris
+#         slowloris-rounds idle idle-rounds targets12; or, for the
+#         pictures, name (of step n), slowloris-round and idle-round
+#         (the round of step n at size whose p99 is the median)
 #
 # raw.tsv, written by tools/bench.sh, one figure a line, tab-separated:
 #   wrk   NAME CONNECTIONS ROUND REQUESTS/S P50_MS P99_MS ERRORS TOTAL
 #   peak  NAME ROUND THREADS RSS_KB CPU_MS  (n/a without /proc)
 #   span  NAME SCENARIO MAKESPAN_MS MEDIAN_MS  (never: not answered)
+#   slowloris NAME TRICKLERS ROUND P50_MS P99_MS ANSWERED REQUESTS
+#         RECONNECTIONS  (never: that many requests not answered)
+#   idle  NAME CONNECTIONS ROUND HELD P99_MS ANSWERED REQUESTS THREADS
+#         RSS_KB RSS_START_KB TCP_MEM_KB FDS
+#   meta  PART DATE LOAD_BEFORE LOAD_AFTER ROUNDS MACHINE
 
-BEGIN { FS = "\t"; if (workers == "") workers = 4 }
+BEGIN {
+    stepn = n # -v n=: the rules below use n for their own counts
+    FS = "\t"
+    if (workers == "") workers = 4
+    if (patience == "") patience = 2000
+    NEVER = 1e18 # sorts after every figure
+}
 
-!($2 in seen) { seen[$2] = 1; names[++count] = $2 }
+$1 != "meta" && !($2 in seen) { seen[$2] = 1; names[++count] = $2 }
 
 $1 == "wrk" {
     key = $2 SUBSEP $3
@@ -28,6 +43,194 @@ $1 == "peak" && $4 != "n/a" {
 }
 
 $1 == "span" { span[$2, $3] = $4; median[$2, $3] = $5 }
+
+# Slowloris and idle: every round's figures, by (name, size).
+$1 == "slowloris" || $1 == "idle" {
+    kind = $1
+    if (!((kind, $3) in has_size)) {
+        has_size[kind, $3] = 1
+        sizes[kind, ++nsizes[kind]] = $3
+    }
+    key = kind SUBSEP $2 SUBSEP $3
+    n = ++nround[key]
+    for (i = 4; i <= NF; i++) f[key, n, i] = $i
+}
+
+# A figure as a number that sorts: "never" after every other.
+function value(v) {
+    return v == "never" || v == "" ? NEVER : v + 0
+}
+
+# The median of field i over the rounds of key (the lower middle one
+# for an even count), as written in raw.tsv.
+function med(key, i,    n, r, j, t, order) {
+    n = nround[key]
+    for (r = 1; r <= n; r++) order[r] = r
+    for (r = 2; r <= n; r++)
+        for (j = r; j > 1 && value(f[key, order[j], i]) < \
+                 value(f[key, order[j - 1], i]); j--) {
+            t = order[j]; order[j] = order[j - 1]; order[j - 1] = t
+        }
+    med_round = f[key, order[int((n + 1) / 2)], 4]
+    return f[key, order[int((n + 1) / 2)], i]
+}
+
+# Milliseconds as written, or for never ">2000".
+function lat(v) {
+    return v == "never" ? ">" patience : v
+}
+
+function mib(kb) {
+    return kb == "n/a" || kb == "" ? "n/a" : sprintf("%.1f MiB", kb / 1024)
+}
+
+function kib(kb) {
+    return kb == "n/a" || kb == "" ? "n/a" : sprintf("%d KiB", kb)
+}
+
+# The sizes of kind in ascending order: "0 50 200".
+function sorted_sizes(kind,    i, j, t, n, out) {
+    n = nsizes[kind]
+    for (i = 1; i <= n; i++) ord[i] = sizes[kind, i]
+    for (i = 2; i <= n; i++)
+        for (j = i; j > 1 && ord[j] + 0 < ord[j - 1] + 0; j--) {
+            t = ord[j]; ord[j] = ord[j - 1]; ord[j - 1] = t
+        }
+    return n
+}
+
+function slowloris_table(    n, i, k, name, key, line) {
+    n = sorted_sizes("slowloris")
+    line = "| server |"
+    for (k = 1; k <= n; k++) line = line " " ord[k] " trickling |"
+    print line
+    line = "|---|"
+    for (k = 1; k <= n; k++) line = line "--:|"
+    print line
+    for (i = 1; i <= count; i++) {
+        name = names[i]
+        if (!(("slowloris", name, ord[1]) in nround)) continue
+        line = "| " name " |"
+        for (k = 1; k <= n; k++) {
+            key = "slowloris" SUBSEP name SUBSEP ord[k]
+            line = line " " lat(med(key, 5)) " / " lat(med(key, 6)) " |"
+        }
+        print line
+    }
+}
+
+# Every round: field i of each round, joined.
+function rounds_of(key, i, fmt,    r, line) {
+    line = ""
+    for (r = 1; r <= nround[key]; r++)
+        line = line (r > 1 ? ", " : "") \
+            (fmt == "lat" ? lat(f[key, r, i]) : \
+             fmt == "mib" ? sprintf("%.1f", f[key, r, i] / 1024) : \
+             f[key, r, i])
+    return line
+}
+
+function slowloris_rounds(    n, i, k, name, key) {
+    n = sorted_sizes("slowloris")
+    print "| server | trickling | p50 ms, each round | p99 ms, each" \
+        " round | answered, each round | trickling connections" \
+        " closed and opened anew, each round |"
+    print "|---|--:|--:|--:|--:|--:|"
+    for (i = 1; i <= count; i++)
+        for (k = 1; k <= n; k++) {
+            name = names[i]
+            key = "slowloris" SUBSEP name SUBSEP ord[k]
+            if (!(key in nround)) continue
+            printf "| %s | %s | %s | %s | %s of %s | %s |\n", name, \
+                ord[k], rounds_of(key, 5, "lat"), \
+                rounds_of(key, 6, "lat"), rounds_of(key, 7), \
+                f[key, 1, 8], rounds_of(key, 9)
+        }
+}
+
+function idle_table(    n, i, k, name, key) {
+    n = sorted_sizes("idle")
+    print "| server | idle | held | fds | threads | RSS idle | RSS |" \
+        " TCP mem | p99 ms | answered |"
+    print "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+    for (i = 1; i <= count; i++)
+        for (k = 1; k <= n; k++) {
+            name = names[i]
+            key = "idle" SUBSEP name SUBSEP ord[k]
+            if (!(key in nround)) continue
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |" \
+                " %s of %s |\n", name, ord[k], med(key, 5), \
+                med(key, 13), med(key, 9), mib(med(key, 11)), \
+                mib(med(key, 10)), kib(med(key, 12)), \
+                lat(med(key, 6)), med(key, 7), f[key, 1, 8]
+        }
+}
+
+function idle_rounds(    n, i, k, name, key) {
+    n = sorted_sizes("idle")
+    print "| server | idle | p99 ms, each round | threads, each round" \
+        " | RSS MiB, each round | held, each round |"
+    print "|---|--:|--:|--:|--:|--:|"
+    for (i = 1; i <= count; i++)
+        for (k = 1; k <= n; k++) {
+            name = names[i]
+            key = "idle" SUBSEP name SUBSEP ord[k]
+            if (!(key in nround)) continue
+            printf "| %s | %s | %s | %s | %s | %s |\n", name, ord[k], \
+                rounds_of(key, 6, "lat"), rounds_of(key, 9), \
+                rounds_of(key, 10, "mib"), rounds_of(key, 5)
+        }
+}
+
+# The round of step n at size whose p99 is the median of its rounds.
+function median_p99_round(kind,    key) {
+    key = kind SUBSEP step(stepn) SUBSEP size
+    if (!(key in nround)) return ""
+    med(key, 6)
+    return med_round
+}
+
+function targets12(    s4, s5, key, p99, v, rss, start, threads, held,
+                       r) {
+    s4 = step(4); s5 = step(5)
+    print "Targets of issue 12, measured in this run (never asserted):"
+    print ""
+    if (s5 == "") {
+        print "- not measured: no step 5 in this run"
+        return
+    }
+    key = "slowloris" SUBSEP s5 SUBSEP 200
+    if (key in nround) {
+        p99 = med(key, 6)
+        printf "- step 5 with 200 trickling clients: normal-request" \
+            " p99 %s ms (target: at most 20 ms): %s\n", lat(p99), \
+            verdict(value(p99) <= 20)
+    } else
+        print "- step 5 with 200 trickling clients: not measured"
+    key = "idle" SUBSEP s5 SUBSEP 10000
+    if (key in nround) {
+        held = med(key, 5); threads = med(key, 9)
+        rss = med(key, 10); start = med(key, 11); p99 = med(key, 6)
+        printf "- step 5 holding 10,000 idle connections: %s held" \
+            " (target: 10000): %s; %s threads (target: at most" \
+            " %d workers + 2 = %d): %s; RSS %s, idle %s, +%.1f MiB" \
+            " (target: at most +4 MiB): %s; p99 %s ms (target: at" \
+            " most 20 ms): %s\n", held, verdict(held + 0 >= 10000), \
+            threads, workers, workers + 2, \
+            verdict(threads + 0 <= workers + 2), mib(rss), \
+            mib(start), (rss - start) / 1024, \
+            verdict(rss - start <= 4096), lat(p99), \
+            verdict(value(p99) <= 20)
+    } else
+        print "- step 5 holding 10,000 idle connections: not measured"
+    if (s4 != "" && rate(s4, 64) != "" && rate(s5, 64) != "") {
+        r = ratio(rate(s5, 64), rate(s4, 64))
+        printf "- step 5 at 64 connections (Connection: close): %d" \
+            " req/s, %.2f× step 4's %d (target: at least 0.85×):" \
+            " %s\n", rate(s5, 64), r, rate(s4, 64), verdict(r >= 0.85)
+    } else
+        print "- step 5 vs step 4 at 64 connections: not measured"
+}
 
 # The round whose requests/s is the median of the rounds at key.
 function median_round(key,    n, i, j, t, order) {
@@ -202,6 +405,14 @@ function spread(    i, name, c, key, r, line) {
 
 END {
     if (what == "table") table()
+    else if (what == "slowloris") slowloris_table()
+    else if (what == "slowloris-rounds") slowloris_rounds()
+    else if (what == "idle") idle_table()
+    else if (what == "idle-rounds") idle_rounds()
+    else if (what == "targets12") targets12()
+    else if (what == "name") print step(stepn)
+    else if (what == "slowloris-round") print median_p99_round("slowloris")
+    else if (what == "idle-round") print median_p99_round("idle")
     else if (what == "spread") spread()
     else if (what == "targets") targets()
     else if (what == "throughput") {

@@ -84,6 +84,21 @@ static void usage(FILE *out)
     fprintf(out, "  PATH...     each path (such as / or /sleep?ms=500)"
                  " once; the word idle\n"
                  "              for a connection that never sends\n"
+                 "stream mode: timeline -p PORT --every MS [--for S]"
+                 " [--trickle K] [--hold N]\n"
+                 "  --every MS    GET / on a new connection every MS"
+                 " ms (default 10)\n"
+                 "  --for S       ... for S seconds (default 1); -d:"
+                 " each one's patience\n"
+                 "  --trickle K   meanwhile K connections trickle a"
+                 " header byte every 500 ms\n"
+                 "                and come back when thrown out\n"
+                 "  --hold N      first open N connections that never"
+                 " send; hold them\n"
+                 "  prints p50 and p99 of the requests (connect() to"
+                 " last byte); --svg\n"
+                 "  draws each request as a dot: when sent, how long"
+                 " it took\n"
                  "exit status: 0 every request answered with a status"
                  " below 400; 1 not so\n"
                  "(the timeline shows which); 2 bad command line;"
@@ -358,6 +373,11 @@ int main(int argc, char **argv)
     struct options opt = {0};
     struct summary sum;
 
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--every") == 0 ||
+            strcmp(argv[i], "--trickle") == 0 ||
+            strcmp(argv[i], "--hold") == 0)
+            return stream_main(argc, argv);
     snprintf(run.host, sizeof run.host, "127.0.0.1");
     run.deadline = DEADLINE_DEFAULT_S * 1000000LL;
     run.idle_for = IDLE_DEFAULT_S * 1000000LL;

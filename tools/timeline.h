@@ -79,5 +79,11 @@ long long request_total(const struct request *r);
 void draw_terminal(FILE *out, const struct run *run, bool utf8);
 void draw_summary(FILE *out, const struct run *run);
 int draw_svg(FILE *out, const struct run *run);
+/* Writes s as SVG text: the characters XML reserves escaped. */
+void svg_put_text(FILE *out, const char *s);
+
+/* stream.c: the stream mode (--every, --trickle, --hold). Takes the
+ * whole command line; returns the exit status. */
+int stream_main(int argc, char **argv);
 
 #endif

@@ -9,14 +9,15 @@ TOOLS_WARN += -Werror
 endif
 TOOLS_CFLAGS = -O2 -g $(CFLAGS) $(SANITIZE)
 TOOLS = tools/timeline tools/peak tools/freeport
-TIMELINE_SRCS = tools/timeline.c tools/fire.c tools/draw.c tools/parse.c
+TIMELINE_SRCS = tools/timeline.c tools/fire.c tools/draw.c tools/stream.c \
+    tools/parse.c
 
 # The numbers of the steps: 1 2 3 4.
 STEP_NUMBERS = $(patsubst step%,%,$(foreach s,$(STEPS),$(firstword \
     $(subst -, ,$(s)))))
 
 tools/timeline: $(TIMELINE_SRCS) tools/timeline.h tools/parse.h
-	$(CC) $(TOOLS_WARN) $(TOOLS_CFLAGS) -o $@ $(TIMELINE_SRCS)
+	$(CC) $(TOOLS_WARN) $(TOOLS_CFLAGS) -o $@ $(TIMELINE_SRCS) -lm
 
 tools/peak: tools/peak.c tools/parse.c tools/parse.h
 	$(CC) $(TOOLS_WARN) $(TOOLS_CFLAGS) -o $@ tools/peak.c tools/parse.c
@@ -47,7 +48,7 @@ define tools_need
 endef
 
 # make bench [REF=nginx]: measure every step; writes bench/.
-# BENCH_SECONDS=3 BENCH_ROUNDS=3 are the defaults of tools/bench.sh.
+# BENCH_ROUNDS, BENCH_PARTS and the other knobs: tools/bench.sh, tools/README.md.
 bench: $(TOOLS) $(STEPS)
 	$(call tools_need,wrk,wrk)
 ifeq ($(REF),nginx)
@@ -59,6 +60,7 @@ help::
 	@echo "make timeline        build the timeline client (tools/timeline)"
 	@echo "make demo STEP=n     watch step n serve slow-mix, sleepers, idle"
 	@echo "make bench [REF=nginx]  measure every step (and nginx); writes bench/"
+	@echo "  BENCH_PARTS=\"wrk scenarios idle slowloris\" BENCH_ROUNDS=5: see tools/README.md"
 
 .PHONY: timeline demo bench
 
