@@ -67,12 +67,43 @@ int io_write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
-void io_sleep_ms(long ms)
-{
-    struct timespec left = {.tv_sec = ms / 1000,
-                            .tv_nsec = (ms % 1000) * 1000000L};
+/* The descriptor that cancels sleeps; io does not own it. Written
+ * once, before the threads that read it start. */
+static int cancel_fd = -1;
 
-    /* nanosleep() reports the time still to sleep when interrupted. */
-    while (nanosleep(&left, &left) < 0 && errno == EINTR)
-        ;
+void io_set_cancel_fd(int fd)
+{
+    cancel_fd = fd;
+}
+
+bool io_cancelled(void)
+{
+    struct pollfd p = {.fd = cancel_fd, .events = POLLIN};
+
+    /* A pipe whose write end is closed is readable too (POLLHUP). */
+    return cancel_fd >= 0 && poll(&p, 1, 0) > 0 &&
+           (p.revents & (POLLIN | POLLHUP)) != 0;
+}
+
+/* poll() with no descriptor is a sleep; with the cancel descriptor it
+ * is a sleep that ends when the descriptor becomes readable. */
+int io_sleep_ms(long ms)
+{
+    long long deadline = io_now_ms() + ms;
+    struct pollfd p = {.fd = cancel_fd, .events = POLLIN};
+    nfds_t nfds = cancel_fd >= 0 ? 1 : 0;
+
+    for (;;) {
+        long long left = deadline - io_now_ms();
+        if (left <= 0)
+            return 0;
+        int n = poll(&p, nfds, left > INT_MAX ? INT_MAX : (int)left);
+        if (n > 0) {
+            bool readable = (p.revents & (POLLIN | POLLHUP)) != 0;
+            errno = readable ? ECANCELED : EBADF;
+            return -1;
+        }
+        if (n < 0 && errno != EINTR)
+            return -1;
+    }
 }

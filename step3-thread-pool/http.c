@@ -1,10 +1,10 @@
 /*
- * http.c - parse one request, answer it, close the connection.
+ * http.c - serve one connection: read the request head, answer, close.
  *
- * The same file in every step. It is written to survive any input: the
- * request is read into one fixed buffer, every length is checked
- * against a limit in config.h, and a client that vanishes or misbehaves
- * ends only its own connection, never the server.
+ * The same file in every step. What the bytes mean is decided by
+ * http_parse.c; this file does the reading and writing around it. The
+ * request is read into one fixed buffer, and a client that vanishes or
+ * misbehaves ends only its own connection, never the server.
  */
 #include "http.h"
 
@@ -14,300 +14,47 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
-/* ---- Parsing: pure functions over (buffer, length) ---- */
+/* ---- The first half: reading the head ---- */
 
-/* Token characters (RFC 9110): method and header names. */
-static bool is_tchar(unsigned char c)
+/* Reads until http_parse() decides. Returns its verdict, or
+ * HTTP_INCOMPLETE when the stream ended (errno 0), failed or ran out
+ * of time (errno ETIMEDOUT) first. *len counts the bytes read. */
+static long read_head(int fd, char *buf, size_t *len,
+                      long long deadline)
 {
-    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
-        return true;
-    if (c >= '0' && c <= '9')
-        return true;
-    return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
+    struct http_request req;
+    long verdict = HTTP_INCOMPLETE;
 
-/* Visible characters: the request target. */
-static bool is_vchar(unsigned char c)
-{
-    return c > 0x20 && c < 0x7f;
-}
-
-/* What a header value may hold: no control characters but tab. */
-static bool is_field_char(unsigned char c)
-{
-    return c == '\t' || c == ' ' || is_vchar(c) || c >= 0x80;
-}
-
-/* What a Host value may hold: a name or an IP literal, and a port. */
-static bool is_host_char(unsigned char c)
-{
-    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
-        return true;
-    if (c >= '0' && c <= '9')
-        return true;
-    return c != '\0' && strchr("-._~!$&'()*+,;=:[]%", c) != NULL;
-}
-
-static struct http_span span(const char *p, size_t n)
-{
-    return (struct http_span){.ptr = p, .len = n};
-}
-
-/* Exact comparison; methods are case-sensitive. */
-static bool span_is(struct http_span s, const char *word)
-{
-    return s.len == strlen(word) && memcmp(s.ptr, word, s.len) == 0;
-}
-
-/* Case-insensitive comparison, for header names. */
-static bool span_is_name(struct http_span s, const char *name)
-{
-    return s.len == strlen(name) &&
-           strncasecmp(s.ptr, name, s.len) == 0;
-}
-
-/* Parses a decimal number of 1 to 18 digits, at most max. Unlike
- * atoi() it rejects signs, spaces, trailing garbage and overflow. */
-static bool parse_number(struct http_span s, long long max,
-                         long long *out)
-{
-    long long n = 0;
-
-    if (s.len == 0 || s.len > 18)
-        return false;
-    for (size_t i = 0; i < s.len; i++) {
-        if (s.ptr[i] < '0' || s.ptr[i] > '9')
-            return false;
-        n = n * 10 + (s.ptr[i] - '0');
-    }
-    if (n > max)
-        return false;
-    *out = n;
-    return true;
-}
-
-/* "HTTP/1.1", or while incomplete any prefix of that shape. */
-static long parse_version(const char *s, size_t n, bool complete,
-                          struct http_request *req)
-{
-    static const char shape[] = "HTTP/#.#";
-    size_t want = sizeof shape - 1;
-
-    if (n > want || (complete && n < want))
-        return -400;
-    for (size_t i = 0; i < n; i++) {
-        bool digit = s[i] >= '0' && s[i] <= '9';
-        if (shape[i] == '#' ? !digit : s[i] != shape[i])
-            return -400;
-    }
-    if (complete) {
-        req->major = s[5] - '0';
-        req->minor = s[7] - '0';
-    }
-    return 0;
-}
-
-/* METHOD SP TARGET SP VERSION, without the line ending. While the
- * line is incomplete, checks that what has come so far could still
- * become a valid request line: garbage is refused early. */
-static long parse_request_line(const char *s, size_t n, bool complete,
-                               struct http_request *req)
-{
-    size_t i = 0;
-
-    while (i < n && is_tchar((unsigned char)s[i]))
-        i++;
-    req->method = span(s, i);
-    if (i == n)
-        return complete ? -400 : 0;
-    if (i == 0 || s[i] != ' ')
-        return -400;
-    size_t start = ++i;
-    while (i < n && is_vchar((unsigned char)s[i]))
-        i++;
-    req->target = span(s + start, i - start);
-    if (i > start && s[start] != '/')
-        return -400; /* only origin-form: "/path?query" */
-    if (i == n)
-        return complete ? -400 : 0;
-    if (i == start || s[i] != ' ')
-        return -400;
-    return parse_version(s + i + 1, n - i - 1, complete, req);
-}
-
-/* Remembers the headers that decide how the request is answered. */
-static void note_header(struct http_span name, struct http_span value,
-                        struct http_request *req)
-{
-    long long n;
-
-    if (span_is_name(name, "Host")) {
-        req->host_count++;
-        for (size_t i = 0; i < value.len; i++)
-            if (!is_host_char((unsigned char)value.ptr[i]))
-                req->bad_host = true;
-    } else if (span_is_name(name, "Transfer-Encoding")) {
-        req->has_transfer_encoding = true;
-    } else if (span_is_name(name, "Content-Length")) {
-        bool ok = parse_number(value, 999999999999999999LL, &n);
-        if (!ok ||
-            (req->content_length >= 0 && req->content_length != n))
-            req->bad_content_length = true;
-        else
-            req->content_length = n;
-    }
-}
-
-/* NAME ":" OWS VALUE OWS, without the line ending; or a prefix of it
- * while incomplete. */
-static long parse_header(const char *s, size_t n, bool complete,
-                         struct http_request *req)
-{
-    size_t i = 0;
-
-    while (i < n && is_tchar((unsigned char)s[i]))
-        i++;
-    if (i == n)
-        return complete ? -400 : 0;
-    if (i == 0 || s[i] != ':')
-        return -400; /* also a folded line or a space before ':' */
-    for (size_t j = i + 1; j < n; j++)
-        if (!is_field_char((unsigned char)s[j]))
-            return -400;
-    if (!complete)
-        return 0;
-    size_t v = i + 1, end = n;
-    while (v < end && (s[v] == ' ' || s[v] == '\t'))
-        v++;
-    while (end > v && (s[end - 1] == ' ' || s[end - 1] == '\t'))
-        end--;
-    note_header(span(s, i), span(s + v, end - v), req);
-    return 0;
-}
-
-/* The checks that need the whole head, in the documented order. */
-static long check_head(const struct http_request *req, size_t head_len)
-{
-    static const char *const known[] = {"POST",    "PUT",   "DELETE",
-                                        "PATCH",   "TRACE", "CONNECT",
-                                        "OPTIONS", NULL};
-
-    if (req->major != 1 || req->minor > 1)
-        return -505;
-    if (req->host_count > 1 || req->bad_host ||
-        (req->minor == 1 && req->host_count == 0))
-        return -400;
-    if (req->has_transfer_encoding)
-        return -501;
-    if (req->bad_content_length)
-        return -400;
-    if (req->content_length > 0)
-        return -413;
-    if (span_is(req->method, "GET") || span_is(req->method, "HEAD"))
-        return (long)head_len;
-    for (int i = 0; known[i] != NULL; i++)
-        if (span_is(req->method, known[i]))
-            return -405;
-    return -501;
-}
-
-long http_parse(const char *buf, size_t len, struct http_request *req)
-{
-    *req = (struct http_request){.content_length = -1};
-    if (len > HEAD_MAX_BYTES)
-        len = HEAD_MAX_BYTES;
-    for (size_t pos = 0, line = 0;; line++) {
-        const char *lf = memchr(buf + pos, '\n', len - pos);
-        size_t end = lf != NULL ? (size_t)(lf - buf) : len;
-        size_t n = end - pos;
-        bool complete = lf != NULL;
-        long r;
-
-        if (n > 0 && buf[pos + n - 1] == '\r')
-            n--; /* CRLF or a bare LF both end a line */
-        if (line == 0) {
-            req->line = span(buf + pos, n);
-            r = parse_request_line(buf + pos, n, complete, req);
-        } else if (complete && n == 0) {
-            return check_head(req, end + 1); /* the blank line */
-        } else {
-            r = parse_header(buf + pos, n, complete, req);
+    while (verdict == HTTP_INCOMPLETE) {
+        ssize_t n =
+            io_read(fd, buf + *len, HEAD_MAX_BYTES - *len, deadline);
+        if (n <= 0) {
+            if (n == 0)
+                errno = 0;
+            return HTTP_INCOMPLETE;
         }
-        if (r < 0)
-            return r;
-        if (!complete) {
-            if (len < HEAD_MAX_BYTES)
-                return HTTP_INCOMPLETE;
-            return line == 0 ? -414 : -431;
-        }
-        pos = end + 1;
+        *len += (size_t)n;
+        verdict = http_parse(buf, *len, &req);
     }
+    return verdict;
 }
 
-/* ---- Routing ---- */
-
-enum route { ROUTE_HELLO, ROUTE_SLEEP, ROUTE_BYTES };
-
-/* Finds name=N in a query such as "a=1&ms=300". Absent: *out = dflt
- * (a dflt of -1 makes the parameter required). Returns false on a
- * missing required value or a value that is not a number in 0..max. */
-static bool query_number(struct http_span query, const char *name,
-                         long long dflt, long long max, long long *out)
+int http_serve(int fd, const char *who, int deadline_ms)
 {
-    size_t name_len = strlen(name);
-    const char *p = query.ptr, *end = query.ptr + query.len;
+    char buf[HEAD_MAX_BYTES];
+    long long start = io_now_ms();
+    long long deadline = deadline_ms > 0 ? start + deadline_ms : 0;
+    size_t len = 0;
 
-    while (p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p));
-        const char *stop = amp != NULL ? amp : end;
-        size_t n = (size_t)(stop - p);
-        if (n > name_len && p[name_len] == '=' &&
-            memcmp(p, name, name_len) == 0)
-            return parse_number(
-                span(p + name_len + 1, n - name_len - 1), max, out);
-        p = stop + 1;
-    }
-    *out = dflt;
-    return dflt >= 0;
+    long verdict = read_head(fd, buf, &len, deadline);
+    return http_respond(fd, buf, len, verdict, errno, start, who);
 }
 
-/* Picks the route for a target. Returns 200, 400 (bad query value)
- * or 404 (unknown path). */
-static int route_target(struct http_span target, enum route *route,
-                        long long *number)
-{
-    const char *q = memchr(target.ptr, '?', target.len);
-    struct http_span path = span(target.ptr, target.len);
-    struct http_span query = span(NULL, 0);
-
-    if (q != NULL) {
-        path.len = (size_t)(q - target.ptr);
-        query = span(q + 1, target.len - path.len - 1);
-    }
-    if (span_is(path, "/")) {
-        *route = ROUTE_HELLO;
-        return 200;
-    }
-    if (span_is(path, "/sleep")) {
-        *route = ROUTE_SLEEP;
-        return query_number(query, "ms", SLEEP_DEFAULT_MS, SLEEP_MAX_MS,
-                            number)
-                   ? 200
-                   : 400;
-    }
-    if (span_is(path, "/bytes")) {
-        *route = ROUTE_BYTES;
-        return query_number(query, "n", -1, BYTES_MAX, number) ? 200
-                                                               : 400;
-    }
-    return 404;
-}
-
-/* ---- Responding ---- */
+/* ---- Formatting a response ---- */
 
 static const char *reason(int status)
 {
@@ -337,33 +84,101 @@ static const char *reason(int status)
     }
 }
 
-/* Formats the status line and headers into out. Returns the length. */
-static size_t format_head(char *out, size_t cap, int status,
-                          long long content_length)
+/* The head of every response. Each part that varies has a bounded
+ * width (an int, strings cut by %.Ns, a long long), so no head is
+ * longer than HEAD_OUT_MAX: a buffer that size always holds it whole.
+ * The bodies this server writes in one go are shorter than
+ * SHORT_BODY_MAX. */
+#define HEAD_FORMAT                                                    \
+    "HTTP/1.1 %d %.31s\r\n"                                            \
+    "%.37s"                                                            \
+    "Content-Type: text/plain; charset=utf-8\r\n"                      \
+    "Content-Length: %lld\r\n"                                         \
+    "%.18s"                                                            \
+    "Connection: close\r\n\r\n"
+#define DATE_LINE_LEN 37 /* "Date: " + 29 + CRLF */
+#define HEAD_OUT_MAX (sizeof HEAD_FORMAT + 11 + 31 + 37 + 20 + 18)
+#define SHORT_BODY_MAX 64
+
+/* The Date header (RFC 9110 5.6.7's IMF-fixdate), with English names
+ * whatever the locale: "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n". An
+ * empty line when the clock cannot be read: a server without a clock
+ * sends no Date. */
+static const char *date_line(char *out, size_t cap)
 {
-    int n = snprintf(out, cap,
-                     "HTTP/1.1 %d %s\r\n"
-                     "Content-Type: text/plain; charset=utf-8\r\n"
-                     "Content-Length: %lld\r\n"
-                     "%s"
-                     "Connection: close\r\n\r\n",
-                     status, reason(status), content_length,
-                     status == 405 ? "Allow: GET, HEAD\r\n" : "");
-    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n; /* never cut */
+    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed",
+                                    "Thu", "Fri", "Sat"};
+    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr",
+                                       "May", "Jun", "Jul", "Aug",
+                                       "Sep", "Oct", "Nov", "Dec"};
+    time_t now = time(NULL);
+    struct tm tm;
+
+    if (now == (time_t)-1 || gmtime_r(&now, &tm) == NULL)
+        return "";
+    int n = snprintf(
+        out, cap, "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n",
+        days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+        tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return n == DATE_LINE_LEN ? out : "";
 }
 
-/* Sends a response whose body is short, head and body in one write. */
+/* Formats a head announcing content_length bytes, then body if not
+ * NULL. Returns the length, or 0 when it does not fit in cap. */
+static size_t format_response(char *out, size_t cap, int status,
+                              long long content_length,
+                              const char *body)
+{
+    char date[DATE_LINE_LEN + 1];
+    size_t body_len = body != NULL ? strlen(body) : 0;
+    int n = snprintf(out, cap, HEAD_FORMAT, status, reason(status),
+                     date_line(date, sizeof date), content_length,
+                     status == 405 ? "Allow: GET, HEAD\r\n" : "");
+
+    if (n < 0 || (size_t)n >= cap || body_len > cap - (size_t)n)
+        return 0;
+    memcpy(out + n, body != NULL ? body : "", body_len);
+    return (size_t)n + body_len;
+}
+
+size_t http_format_error(char *out, size_t cap, int status,
+                         bool head_only)
+{
+    char body[SHORT_BODY_MAX];
+
+    snprintf(body, sizeof body, "%d %s\n", status, reason(status));
+    return format_response(out, cap, status, (long long)strlen(body),
+                           head_only ? NULL : body);
+}
+
+/* ---- Writing a response ---- */
+
+/* Writes a response whose body is short, head and body in one write.
+ * The buffer holds any of them: a 0 from format_response() cannot
+ * happen, and is still never sent as an empty response. */
 static int send_short(int fd, int status, const char *body,
                       bool head_only)
 {
-    char out[512];
-    size_t body_len = strlen(body);
-    size_t n = format_head(out, sizeof out - body_len, status,
-                           (long long)body_len);
+    char out[HEAD_OUT_MAX + SHORT_BODY_MAX];
+    size_t n = format_response(out, sizeof out, status,
+                               (long long)strlen(body),
+                               head_only ? NULL : body);
 
-    if (!head_only) {
-        memcpy(out + n, body, body_len);
-        n += body_len;
+    if (n == 0) {
+        errno = EOVERFLOW;
+        return -1;
+    }
+    return io_write_all(fd, out, n);
+}
+
+static int send_error(int fd, int status, bool head_only)
+{
+    char out[HEAD_OUT_MAX + SHORT_BODY_MAX];
+    size_t n = http_format_error(out, sizeof out, status, head_only);
+
+    if (n == 0) {
+        errno = EOVERFLOW;
+        return -1;
     }
     return io_write_all(fd, out, n);
 }
@@ -374,12 +189,16 @@ static int send_short(int fd, int status, const char *body,
 static int send_bytes(int fd, long long n, bool head_only)
 {
     static const char pattern[] = "0123456789abcde\n";
-    char head[256], chunk[BYTES_CHUNK];
+    char head[HEAD_OUT_MAX], chunk[BYTES_CHUNK];
+    size_t head_len = format_response(head, sizeof head, 200, n, NULL);
     _Static_assert(BYTES_CHUNK % (sizeof pattern - 1) == 0,
                    "each chunk must start the pattern afresh");
 
-    if (io_write_all(fd, head, format_head(head, sizeof head, 200, n)) <
-        0)
+    if (head_len == 0) {
+        errno = EOVERFLOW;
+        return -1;
+    }
+    if (io_write_all(fd, head, head_len) < 0)
         return -1;
     for (size_t i = 0; i < sizeof chunk; i++)
         chunk[i] = pattern[i % (sizeof pattern - 1)];
@@ -392,41 +211,39 @@ static int send_bytes(int fd, long long n, bool head_only)
     return 0;
 }
 
-static int send_error(int fd, int status, bool head_only)
+static bool is_head(const struct http_request *req)
 {
-    char body[64];
-
-    snprintf(body, sizeof body, "%d %s\n", status, reason(status));
-    return send_short(fd, status, body, head_only);
+    return req->method.len == 4 &&
+           memcmp(req->method.ptr, "HEAD", 4) == 0;
 }
 
-/* Answers a complete, acceptable request. Returns the status sent;
- * -1 from a write is reported through *failed. */
-static int answer(int fd, const struct http_request *req, bool *failed)
+/* Answers a complete, acceptable request. Returns the status; *r is
+ * 0 once the whole response is written, -1 (errno set) if it was not.
+ */
+static int answer(int fd, const struct http_request *req, int *r)
 {
-    bool head_only = span_is(req->method, "HEAD");
-    enum route route = ROUTE_HELLO;
+    enum http_route route = HTTP_ROUTE_HELLO;
     long long number = 0;
-    char body[64];
-    int status = route_target(req->target, &route, &number);
-    int r;
+    char body[SHORT_BODY_MAX];
+    int status = http_route(req->path, &route, &number);
 
     if (status != 200) {
-        r = send_error(fd, status, head_only);
-    } else if (route == ROUTE_HELLO) {
-        r = send_short(fd, 200, "Hello, World!", head_only);
-    } else if (route == ROUTE_SLEEP) {
-        io_sleep_ms((long)number); /* the simulated slow request */
+        *r = send_error(fd, status, is_head(req));
+    } else if (route == HTTP_ROUTE_HELLO) {
+        *r = send_short(fd, 200, "Hello, World!", is_head(req));
+    } else if (route == HTTP_ROUTE_SLEEP) {
+        /* The simulated slow request; a stopping server cuts it. */
         snprintf(body, sizeof body, "slept %lld ms\n", number);
-        r = send_short(fd, 200, body, head_only);
+        *r = io_sleep_ms((long)number);
+        if (*r == 0)
+            *r = send_short(fd, 200, body, is_head(req));
     } else {
-        r = send_bytes(fd, number, head_only);
+        *r = send_bytes(fd, number, is_head(req));
     }
-    *failed = r < 0;
     return status;
 }
 
-/* ---- The connection ---- */
+/* ---- The second half: answer, log, close ---- */
 
 static bool logging = true;
 
@@ -458,8 +275,8 @@ static void escape(struct http_span s, char *out, size_t cap)
 /* One line per connection: who: "request line" status time (problem).
  * Built whole and written with one call, so that lines from several
  * threads never mix; cut at LOG_LINE_MAX bytes. */
-static void log_request(const char *who, struct http_span line,
-                        int status, long long ms, const char *problem)
+void http_log(const char *who, struct http_span line, int status,
+              long long ms, const char *problem)
 {
     char text[LOG_LINE_MAX], out[LOG_LINE_MAX + 2];
     char code[12] = "-";
@@ -478,26 +295,15 @@ static void log_request(const char *who, struct http_span line,
     fputs(out, stderr);
 }
 
-/* Reads until http_parse() decides. Returns its verdict, or
- * HTTP_INCOMPLETE when the stream ended (errno 0), failed or ran out
- * of time (errno ETIMEDOUT) first. *len counts the bytes read. */
-static long read_head(int fd, char *buf, size_t *len,
-                      long long deadline, struct http_request *req)
+/* Whether the client may still send bytes nobody read: the head was
+ * not read to its end, more bytes came after it, or it announced a
+ * body. A request pipelined behind a complete head is the same risk
+ * after a 404 as after a 200, so neither lingers for it. */
+static bool may_have_unread(const struct http_request *req, size_t len)
 {
-    long verdict = HTTP_INCOMPLETE;
-
-    while (verdict == HTTP_INCOMPLETE) {
-        ssize_t n =
-            io_read(fd, buf + *len, HEAD_MAX_BYTES - *len, deadline);
-        if (n <= 0) {
-            if (n == 0)
-                errno = 0;
-            return HTTP_INCOMPLETE;
-        }
-        *len += (size_t)n;
-        verdict = http_parse(buf, *len, req);
-    }
-    return verdict;
+    return req->head_len == 0 || len > req->head_len ||
+           req->content_length > 0 || req->bad_content_length ||
+           req->has_transfer_encoding;
 }
 
 /* Closes without losing the response. Closing a socket that still has
@@ -522,53 +328,62 @@ static void close_lingering(int fd)
     close(fd);
 }
 
+/* Says why a read or write failed, for the log. A stopping server
+ * cuts connections on purpose: that is said instead. */
 static void describe(char *out, size_t cap, const char *call, int err)
 {
     char msg[96];
 
+    if (io_cancelled()) {
+        snprintf(out, cap, "cut: server stopping");
+        return;
+    }
     if (strerror_r(err, msg, sizeof msg) != 0)
         snprintf(msg, sizeof msg, "error %d", err);
     snprintf(out, cap, "%s: %s", call, msg);
 }
 
-int http_serve(int fd, const char *who, int deadline_ms)
+/* Why no request came, when none did. */
+static void describe_read(char *out, size_t cap, int err, size_t len)
 {
-    char buf[HEAD_MAX_BYTES], problem[128] = "";
-    struct http_request req = {.content_length = -1};
-    long long start = io_now_ms();
-    long long deadline = deadline_ms > 0 ? start + deadline_ms : 0;
-    size_t len = 0;
-    bool failed = false;
-    int status = 0;
-
-    long head = read_head(fd, buf, &len, deadline, &req);
-    int read_errno = errno;
-    bool head_only = span_is(req.method, "HEAD");
-    if (head > 0) {
-        status = answer(fd, &req, &failed);
-    } else if (head < 0) {
-        status = (int)-head;
-        failed = send_error(fd, status, head_only) < 0;
-    } else if (read_errno == ETIMEDOUT && len > 0) {
-        status = 408;
-        failed = send_error(fd, status, head_only) < 0;
-    } else if (read_errno == 0) {
-        snprintf(problem, sizeof problem, "client closed %s",
+    if (io_cancelled())
+        snprintf(out, cap, "cut: server stopping");
+    else if (err == 0)
+        snprintf(out, cap, "client closed %s",
                  len == 0 ? "before sending a request"
                           : "in the middle of its request");
-    } else if (read_errno == ETIMEDOUT) {
-        snprintf(problem, sizeof problem, "no request before deadline");
+    else if (err == ETIMEDOUT)
+        snprintf(out, cap, "no request before deadline");
+    else
+        describe(out, cap, "read", err);
+}
+
+int http_respond(int fd, const char *buf, size_t len, long verdict,
+                 int read_errno, long long start_ms, const char *who)
+{
+    struct http_request req;
+    char problem[128] = "";
+    int status = 0, r = 0;
+
+    /* Pure and cheap: parsing again gives the fields behind verdict. */
+    http_parse(buf, len, &req);
+    if (verdict > 0) {
+        status = answer(fd, &req, &r);
+    } else if (verdict < 0) {
+        status = (int)-verdict;
+        r = send_error(fd, status, is_head(&req));
+    } else if (read_errno == ETIMEDOUT && len > 0) {
+        status = 408;
+        r = send_error(fd, status, is_head(&req));
     } else {
-        describe(problem, sizeof problem, "read", read_errno);
+        describe_read(problem, sizeof problem, read_errno, len);
     }
-    if (failed)
+    if (r < 0)
         describe(problem, sizeof problem, "write", errno);
-    /* Unread bytes are possible after an error, or after a request
-     * whose head was followed by more bytes. */
-    if (status != 0 && !failed && (status != 200 || len > (size_t)head))
+    if (status != 0 && r == 0 && may_have_unread(&req, len))
         close_lingering(fd);
     else
         close(fd);
-    log_request(who, req.line, status, io_now_ms() - start, problem);
-    return status;
+    http_log(who, req.line, status, io_now_ms() - start_ms, problem);
+    return r < 0 ? -status : status;
 }

@@ -8,6 +8,7 @@
 #ifndef IO_H
 #define IO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -23,7 +24,17 @@ ssize_t io_read(int fd, void *buf, size_t len, long long deadline);
  * socket's send timeout (SO_SNDTIMEO) shows as errno ETIMEDOUT. */
 int io_write_all(int fd, const void *buf, size_t len);
 
-/* Sleeps ms milliseconds, even when signals interrupt the sleep. */
-void io_sleep_ms(long ms);
+/* Sleeps ms milliseconds, even when signals interrupt the sleep.
+ * Returns 0 after the whole sleep, or -1 with errno ECANCELED as soon
+ * as the cancel descriptor is readable (or poll's errno). */
+int io_sleep_ms(long ms);
+
+/* Cooperative cancellation. A step may hand io one descriptor (the
+ * read end of a pipe it owns). Once that descriptor is readable,
+ * io_sleep_ms() returns early and io_cancelled() is true. Steps 1-3
+ * never set it. Set it before starting the threads that use io: they
+ * read it without a lock. */
+void io_set_cancel_fd(int fd); /* -1: none (the default) */
+bool io_cancelled(void);       /* the cancel fd is readable */
 
 #endif

@@ -165,6 +165,8 @@ static void serve(struct conn *c, const char *who)
     struct server *s = c->server;
 
     int status = http_serve(c->fd, who, s->deadline_ms); /* closes fd */
+    if (status < 0)
+        status = -status; /* sent in part: counted as sent, for now */
     free(c);
     pthread_mutex_lock(&s->lock);
     s->served[status]++;

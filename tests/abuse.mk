@@ -7,7 +7,7 @@
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_DIR := tests/fuzz
-# http.c is byte-identical in every step; step 1's copy is fuzzed.
+# The HTTP layer is byte-identical in every step; step 1's is fuzzed.
 FUZZ_STEP = $(call step_dir,1)
 FUZZ_BIN := $(FUZZ_DIR)/fuzz_http
 FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
@@ -19,21 +19,19 @@ FUZZ_OPTS = -max_total_time=$(FUZZ_SECONDS) -max_len=8400 -timeout=10 \
     -dict=$(FUZZ_DIR)/http.dict -artifact_prefix=$(FUZZ_DIR)/artifacts/ \
     -print_final_stats=1
 
-# The harness parses each input once through an instrumented http.c
-# (coverage feedback guides the fuzzer) and thousands of times, as
-# prefixes, through a second copy built without coverage hooks: same
-# source, same sanitizers, its public names renamed with a _plain
-# suffix so that both copies link into one program.
-FUZZ_PLAIN := -Dhttp_parse=http_parse_plain -Dhttp_serve=http_serve_plain \
-    -Dhttp_set_logging=http_set_logging_plain
+# The harness parses each input once through an instrumented
+# http_parse.c (coverage feedback guides the fuzzer) and thousands of
+# times, as prefixes, through a second copy built without coverage
+# hooks: same source, same sanitizers, its public names renamed with a
+# _plain suffix so that both copies link into one program.
+FUZZ_PLAIN := -Dhttp_parse=http_parse_plain -Dhttp_route=http_route_plain
 $(FUZZ_BIN): $(FUZZ_DIR)/fuzz_http.c $(wildcard $(FUZZ_STEP)/*.[ch])
 	@$(MAKE) --no-print-directory fuzz-runtime
 	$(FUZZ_CC) $(ABUSE_WARN) -O2 -g -fsanitize=address,undefined \
 	    -fno-sanitize-recover=all $(FUZZ_PLAIN) -I$(FUZZ_STEP) \
-	    -c -o $@-plain.o $(FUZZ_STEP)/http.c
+	    -c -o $@-plain.o $(FUZZ_STEP)/http_parse.c
 	$(FUZZ_CC) $(ABUSE_WARN) -O1 -g $(FUZZ_SAN) -I$(FUZZ_STEP) -o $@ \
-	    $(FUZZ_DIR)/fuzz_http.c $(FUZZ_STEP)/http.c $(FUZZ_STEP)/io.c \
-	    $@-plain.o
+	    $(FUZZ_DIR)/fuzz_http.c $(FUZZ_STEP)/http_parse.c $@-plain.o
 	rm -f $@-plain.o
 
 # libFuzzer's runtime is a separate Debian package (libclang-rt-N-dev

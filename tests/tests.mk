@@ -2,7 +2,7 @@
 # and run from the repository root.
 #
 # One suite (tests/*.c, Criterion) is built once per step, against that
-# step's http.c, io.c and pool.c, and run against that step's server.
+# step's http.c, http_parse.c, io.c and pool.c, and run against that step's server.
 # tests/expect.c says what each step is expected to do.
 
 TEST_OUT := tests/build
@@ -33,7 +33,8 @@ $(TEST_OUT)/$(1)/suite$(2): $(TEST_SRCS) $(TEST_CASES) tests/test_pool.c \
 	$$(CC) $$(TEST_WARN) $$(TEST_CFLAGS) $(3) \
 	    -DSTEP=$(call step_number,$(1)) -Itests -I$(1) \
 	    $$$$(pkg-config --cflags criterion) -o $$@ \
-	    $(TEST_SRCS) $(TEST_CASES) $(1)/http.c $(1)/io.c \
+	    $(TEST_SRCS) $(TEST_CASES) $(1)/http.c $(1)/http_parse.c \
+	    $(1)/io.c \
 	    $(if $(wildcard $(1)/pool.c),tests/test_pool.c $(1)/pool.c) \
 	    $$$$(pkg-config --libs criterion)
 endef
@@ -164,7 +165,7 @@ valgrind: criterion test-build
 
 # The HTTP layer is byte-identical in every step, and each step changes
 # only the files its lesson needs (a + marks a file it may add).
-CHECK_SAME = http.c http.h io.c io.h
+CHECK_SAME = http.c http.h http_parse.c http_parse.h io.c io.h
 CHECK_ALLOW_2 = server.c Makefile
 CHECK_ALLOW_3 = server.c server.h main.c config.h Makefile +pool.c +pool.h
 CHECK_ALLOW_4 = server.c server.h main.c config.h pool.c pool.h Makefile

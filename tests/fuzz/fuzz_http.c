@@ -27,7 +27,7 @@
  * `make fuzz` (tests/abuse.mk).
  */
 #include "config.h"
-#include "http.h"
+#include "http_parse.h"
 
 #include <stdbool.h>
 #include <stddef.h>
