@@ -38,6 +38,13 @@
 #define DEADLINE_DEFAULT_S 10 /* -T: when none is given */
 #define DEADLINE_MAX_S 3600   /* -T: the longest allowed */
 
+/* Stopping. -G bounds the graceful stop: past it, what is still open
+ * is cut. Keep it below your supervisor's own grace (Kubernetes: 30 s,
+ * docker stop: 10 s), after which it sends SIGKILL. */
+#define GRACE_DEFAULT_S 25 /* -G: when none is given */
+#define GRACE_MAX_S 3600   /* -G: the longest allowed */
+#define FAREWELL_MS 20 /* second signal: wait for stderr this long */
+
 /* Logging */
 #define LOG_LINE_MAX 200 /* a request log line is cut here */
 

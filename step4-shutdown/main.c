@@ -16,17 +16,20 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: server [-p PORT] [-t THREADS] [-T SECONDS] [-q]"
-            " [-h]\n"
+            "usage: server [-p PORT] [-t THREADS] [-T SECONDS]"
+            " [-G SECONDS] [-q] [-h]\n"
             "  -p PORT     port on 127.0.0.1, 0 for any free one"
             " (default %d)\n"
             "  -t THREADS  worker threads, 1 to %d (default %d)\n"
             "  -T SECONDS  time a client has to send its request,"
             " 1 to %d (default %d)\n"
+            "  -G SECONDS  how long a stop waits for requests before"
+            " it cuts them,\n"
+            "              1 to %d (default %d)\n"
             "  -q          quiet: no log line per request\n"
             "  -h          show this help\n",
             DEFAULT_PORT, THREADS_MAX, THREADS_DEFAULT, DEADLINE_MAX_S,
-            DEADLINE_DEFAULT_S);
+            DEADLINE_DEFAULT_S, GRACE_MAX_S, GRACE_DEFAULT_S);
 }
 
 /* Parses a whole decimal number in min..max: no atoi(), which turns
@@ -49,7 +52,7 @@ static int parse_options(int argc, char **argv,
 {
     int c;
 
-    while ((c = getopt(argc, argv, "p:t:T:qh")) != -1) {
+    while ((c = getopt(argc, argv, "p:t:T:G:qh")) != -1) {
         switch (c) {
         case 'p':
             if (!parse_int(optarg, 0, 65535, &opt->port)) {
@@ -82,6 +85,16 @@ static int parse_options(int argc, char **argv,
                 return 2;
             }
             break;
+        case 'G':
+            if (!parse_int(optarg, 1, GRACE_MAX_S, &opt->grace_s)) {
+                fprintf(stderr,
+                        "server: -G takes a number of seconds"
+                        " from 1 to %d, not '%s'\n",
+                        GRACE_MAX_S, optarg);
+                usage(stderr);
+                return 2;
+            }
+            break;
         case 'q':
             opt->quiet = true;
             break;
@@ -106,7 +119,8 @@ int main(int argc, char **argv)
 {
     struct server_options opt = {.port = DEFAULT_PORT,
                                  .threads = THREADS_DEFAULT,
-                                 .deadline_s = DEADLINE_DEFAULT_S};
+                                 .deadline_s = DEADLINE_DEFAULT_S,
+                                 .grace_s = GRACE_DEFAULT_S};
     const char *failed_call = "";
     int port;
 

@@ -5,6 +5,8 @@
  *  - SIGINT or SIGTERM stops the server gracefully. The accept loop
  *    closes the listening socket, every connection already accepted is
  *    served, the workers are joined and everything is freed.
+ *  - The stop has a bound: when the grace period (-G) is over, every
+ *    connection still open is cut, whatever its client is doing.
  *  - Every request has a deadline (-T): a client that sends its
  *    request too slowly, or stops reading the response, loses its
  *    worker after -T seconds instead of holding it for ever.
@@ -70,20 +72,37 @@ int server_listen(int port, int *bound_port, const char **failed_call)
     return -1;
 }
 
-/* Everything the accept loop, the workers and the signal thread share.
- * Set up before the threads start, except the fields under lock. */
-/* HTTP statuses are below this. */
-enum { STATUS_END = 600 };
+/* An accepted connection, and the argument of its job. fd belongs to
+ * http_serve(), which closes it. twin is a second descriptor for the
+ * same socket, which belongs to server.c: the cut at the end of the
+ * grace period acts on twin, and twin is closed only once the
+ * connection is off the open list, so the cut never touches a closed
+ * descriptor, or a number the kernel has given to another file. */
+struct conn {
+    struct server *server;
+    int fd;                   /* http_serve() closes it */
+    int twin;                 /* forget() closes it */
+    bool cut;                 /* guarded by server->lock */
+    struct conn *prev, *next; /* guarded by server->lock: open list */
+};
 
+/* Everything the accept loop, the workers and the signal and grace
+ * threads share. Set up before the threads start, except the fields
+ * under lock. */
 struct server {
-    int listen_fd;           /* closed first when stopping */
-    int wake[2];             /* self-pipe: a byte in it means "stop" */
-    sigset_t signals;        /* SIGINT and SIGTERM */
-    struct pool *pool;       /* the workers and their queue */
-    int deadline_ms;         /* -T, in milliseconds */
-    pthread_mutex_t lock;    /* guards served and finished */
-    long served[STATUS_END]; /* connections by status; [0]: none */
-    bool finished;           /* main is done: next signal is its own */
+    int listen_fd;     /* closed first when stopping */
+    int wake[2];       /* self-pipe: a byte in it means "look again" */
+    int cancel[2];     /* readable once the grace period is over */
+    int spare;         /* the next connection's twin, or -1 */
+    sigset_t signals;  /* SIGINT and SIGTERM */
+    struct pool *pool; /* the workers and their queue */
+    int deadline_ms;   /* -T, in milliseconds */
+    int grace_ms;      /* -G, in milliseconds */
+    pthread_mutex_t lock; /* guards the fields below */
+    struct conn *open;    /* accepted and not closed yet */
+    long accepted, served, cut_by_grace, cut_other;
+    bool drained;  /* main has joined the workers */
+    bool finished; /* main is done: next signal is its own */
 };
 
 /* accept_client() returns this once the server should stop. */
@@ -116,19 +135,24 @@ static int prepare_client(const struct server *s, int fd)
 /* Takes the next connection. Returns its descriptor, -1 when there
  * was none to take and the caller should simply call again, or
  * ACCEPT_STOP once a signal has asked the server to stop. */
-static int accept_client(const struct server *s)
+static int accept_client(struct server *s)
 {
     static long long last_report;
     struct pollfd fds[2] = {{.fd = s->wake[0], .events = POLLIN},
                             {.fd = s->listen_fd, .events = POLLIN}};
 
+    /* The descriptor for the next connection's twin is taken first:
+     * a connection accepted can then always be tracked, even when
+     * descriptors run out. */
+    if (s->spare < 0)
+        s->spare = dup(s->wake[0]);
     /* The listening socket is non-blocking: accept() takes a waiting
      * connection, or fails at once with EAGAIN when there is none.
      * Then this thread waits in poll() for a connection or the stop,
      * whichever comes first; a thread blocked in accept() could not
      * be woken. (While connections keep coming, the stop arrives
      * through pool_submit() instead.) */
-    int fd = accept(s->listen_fd, NULL, NULL);
+    int fd = s->spare < 0 ? -1 : accept(s->listen_fd, NULL, NULL);
     if (fd >= 0)
         return prepare_client(s, fd);
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -153,24 +177,65 @@ static int accept_client(const struct server *s)
     return poll(fds, 1, ACCEPT_BACKOFF_MS) > 0 ? ACCEPT_STOP : -1;
 }
 
-/* The argument of a job: the connection to serve. */
-struct conn {
-    struct server *server;
-    int fd;
-};
+/* Puts c on the open list, where the cut can find it. */
+static void track(struct server *s, struct conn *c)
+{
+    pthread_mutex_lock(&s->lock);
+    c->next = s->open;
+    if (s->open != NULL)
+        s->open->prev = c;
+    s->open = c;
+    s->accepted++;
+    pthread_mutex_unlock(&s->lock);
+}
 
-/* Serves c, frees it, and counts the status sent. */
-static void serve(struct conn *c, const char *who)
+/* Takes c, closed by http_serve(), off the open list, counts how it
+ * ended (status: what http_serve() returned) and frees it. */
+static void forget(struct conn *c, int status)
 {
     struct server *s = c->server;
 
-    int status = http_serve(c->fd, who, s->deadline_ms); /* closes fd */
-    if (status < 0)
-        status = -status; /* sent in part: counted as sent, for now */
-    free(c);
     pthread_mutex_lock(&s->lock);
-    s->served[status]++;
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        s->open = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    if (status > 0) /* the whole response was written */
+        s->served++;
+    else if (c->cut)
+        s->cut_by_grace++;
+    else /* the client left, or a deadline passed */
+        s->cut_other++;
     pthread_mutex_unlock(&s->lock);
+    close(c->twin); /* off the list: the cut can no longer reach it */
+    free(c);
+}
+
+/* The grace period is over: ends every connection still open. */
+static void cut_all(struct server *s)
+{
+    pthread_mutex_lock(&s->lock);
+    for (struct conn *c = s->open; c != NULL; c = c->next) {
+        /* shutdown(), never close(): it wakes a read(), write() or
+         * poll() blocked on the socket in another thread, and the
+         * number stays ours. Its only failure, ENOTCONN, means the
+         * connection is dead already. */
+        (void)shutdown(c->twin, SHUT_RDWR);
+        c->cut = true;
+    }
+    pthread_mutex_unlock(&s->lock);
+    /* Wakes work that waits for no socket: a running /sleep. */
+    if (write(s->cancel[1], "", 1) < 0)
+        perror("server: write to the cancel pipe");
+}
+
+/* Serves c and forgets it. A connection cut at the end of the grace
+ * period, running or still queued, ends at once in http_serve(). */
+static void serve(struct conn *c, const char *who)
+{
+    forget(c, http_serve(c->fd, who, c->server->deadline_ms));
 }
 
 /* A job for the pool. It owns c and c->fd. */
@@ -182,31 +247,49 @@ static void conn_job(void *arg, int worker)
     serve(arg, who);
 }
 
-/* Queues the connection fd as a job, waiting while the queue is full.
- * From here on the job owns fd. Returns NULL; or, when the pool has
- * stopped, the connection, still to be served by the caller. */
+/* Tracks the connection fd and queues it as a job, waiting while the
+ * queue is full. From here on the job owns fd. Returns NULL; or, when
+ * the pool has stopped, the connection, still to be served by the
+ * caller. */
 static struct conn *dispatch(struct server *s, int fd)
 {
     struct conn *c = malloc(sizeof *c);
 
-    if (c == NULL) {
-        fprintf(stderr, "server: out of memory, dropping connection\n");
+    /* dup2() onto the spare descriptor cannot run out of them. */
+    if (c == NULL || dup2(fd, s->spare) < 0) {
+        fprintf(stderr, "server: %s, dropping a connection\n",
+                c == NULL ? "out of memory" : strerror(errno));
+        free(c);
         close(fd);
         return NULL;
     }
-    *c = (struct conn){.server = s, .fd = fd};
+    *c = (struct conn){.server = s, .fd = fd, .twin = s->spare};
+    s->spare = -1;
+    track(s, c);
     return pool_submit(s->pool, conn_job, c) == 0 ? NULL : c;
 }
 
-/* A second signal during the drain: whoever sent it will not wait. */
-static void exit_now(void)
+/* The farewell line of a second signal, on a thread of its own: with
+ * stderr on a pipe that nobody reads, this write() never returns. */
+static void *farewell_main(void *arg)
 {
     static const char msg[] = "server: second signal, exiting now\n";
-
-    /* write(), not fprintf(): another thread may hold stderr's lock,
-     * and _exit() does not wait for it either. */
     ssize_t n = write(STDERR_FILENO, msg, sizeof msg - 1);
+
+    (void)arg;
     (void)n; /* nothing to do if even that fails */
+    _exit(1);
+}
+
+/* A second signal during the drain: whoever sent it will not wait,
+ * not even for stderr. The process ends when the farewell line is
+ * written, or FAREWELL_MS from now, whichever comes first. */
+static void exit_now(void)
+{
+    pthread_t farewell;
+
+    if (pthread_create(&farewell, NULL, farewell_main, NULL) == 0)
+        poll(NULL, 0, FAREWELL_MS);
     _exit(1);
 }
 
@@ -235,6 +318,36 @@ static void *signal_main(void *arg)
     return NULL;
 }
 
+/* The grace thread, started when the stop begins: waits until main
+ * has drained the pool, or until the grace period is over, and then
+ * cuts whatever is left. */
+static void *grace_main(void *arg)
+{
+    struct server *s = arg;
+    long long end = io_now_ms() + s->grace_ms;
+    char byte;
+
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        bool drained = s->drained;
+        pthread_mutex_unlock(&s->lock);
+        long long left = end - io_now_ms();
+        if (drained)
+            return NULL;
+        if (left <= 0)
+            break;
+        /* poll() with a relative timeout is the one timed wait that
+         * every POSIX system has (no sigtimedwait() on macOS). Main
+         * writes to the wake-up pipe when it is done. */
+        struct pollfd p = {.fd = s->wake[0], .events = POLLIN};
+        if (poll(&p, 1, (int)left) > 0 &&
+            read(s->wake[0], &byte, 1) <= 0)
+            break; /* cannot happen (the pipe is open): cut now */
+    }
+    cut_all(s);
+    return NULL;
+}
+
 /* The signals that stop the server: SIGINT (Ctrl-C) and SIGTERM. */
 static void stop_signals(sigset_t *set)
 {
@@ -251,9 +364,37 @@ int server_block_signals(void)
     return pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
+/* Opens the two pipes. Returns 0, or -1 with errno set and none of
+ * them open. */
+static int open_pipes(struct server *s)
+{
+    if (pipe(s->wake) < 0)
+        return -1;
+    if (pipe(s->cancel) == 0) {
+        /* Before any worker starts: /sleep then returns once the
+         * grace period is over (see io.h). */
+        io_set_cancel_fd(s->cancel[0]);
+        return 0;
+    }
+    int saved = errno; /* close() may change errno */
+    close(s->wake[0]);
+    close(s->wake[1]);
+    errno = saved;
+    return -1;
+}
+
+static void close_pipes(struct server *s)
+{
+    io_set_cancel_fd(-1);
+    close(s->cancel[0]);
+    close(s->cancel[1]);
+    close(s->wake[0]);
+    close(s->wake[1]);
+}
+
 /* Starts what the accept loop needs: the pool, the signal thread and
- * the pipe between them. Returns 0, or -1 after reporting the failure
- * and releasing what it had acquired. */
+ * the pipes. Returns 0, or -1 after reporting the failure and
+ * releasing what it had acquired. */
 static int server_start(struct server *s, int threads,
                         pthread_t *signal_thread)
 {
@@ -269,14 +410,14 @@ static int server_start(struct server *s, int threads,
         err = errno;
         goto fail;
     }
-    if (pipe(s->wake) < 0) {
+    if (open_pipes(s) < 0) {
         what = "pipe";
         err = errno;
         goto fail;
     }
     if ((err = pthread_mutex_init(&s->lock, NULL)) != 0) {
         what = "pthread_mutex_init";
-        goto fail_pipe;
+        goto fail_pipes;
     }
     if ((s->pool = pool_create(threads, QUEUE_CAPACITY)) == NULL) {
         what = "starting the workers";
@@ -294,44 +435,52 @@ fail_pool:
     pool_destroy(s->pool);
 fail_lock:
     pthread_mutex_destroy(&s->lock);
-fail_pipe:
-    close(s->wake[0]);
-    close(s->wake[1]);
+fail_pipes:
+    close_pipes(s);
 fail:
     fprintf(stderr, "server: %s: %s\n", what, strerror(err));
     return -1;
 }
 
-/* The last line: how many connections ended with which status. Only
- * main is left, so several fprintf() calls cannot mix with others. */
-static void print_summary(const struct server *s)
+/* The stop: refuse new connections first, then finish every one
+ * already accepted, cutting those still open when the grace period
+ * is over. */
+static void drain(struct server *s, struct conn *held)
 {
-    const char *sep = " (";
-    long total = 0;
+    pthread_t grace;
+    int running, queued;
 
-    for (int status = 0; status < STATUS_END; status++)
-        total += s->served[status];
-    fprintf(stderr, "stopped: served %ld connection%s", total,
-            total == 1 ? "" : "s");
-    for (int status = 1; status < STATUS_END; status++) {
-        if (s->served[status] > 0) {
-            fprintf(stderr, "%s%d: %ld", sep, status,
-                    s->served[status]);
-            sep = ", ";
-        }
+    close(s->listen_fd);
+    int err = pthread_create(&grace, NULL, grace_main, s);
+    if (err != 0) { /* then there is no grace period at all */
+        fprintf(stderr, "server: starting the grace thread: %s\n",
+                strerror(err));
+        cut_all(s);
     }
-    if (s->served[0] > 0)
-        fprintf(stderr, "%sno response: %ld", sep, s->served[0]);
-    fprintf(stderr, "%s\n", total > 0 ? ")" : "");
+    pool_counts(s->pool, &running, &queued);
+    fprintf(stderr, "shutting down: %d running, %d queued\n", running,
+            queued + (held != NULL));
+    if (held != NULL)
+        serve(held, "main");
+    pool_destroy(s->pool); /* runs the queue dry, joins the workers */
+    pthread_mutex_lock(&s->lock);
+    s->drained = true;
+    pthread_mutex_unlock(&s->lock);
+    if (err == 0) {
+        if (write(s->wake[1], "", 1) < 0) /* the grace thread waits */
+            perror("server: write to the wake-up pipe");
+        pthread_join(grace, NULL);
+    }
 }
 
 int server_run(int listen_fd, const struct server_options *opt)
 {
     struct server s = {.listen_fd = listen_fd,
-                       .deadline_ms = opt->deadline_s * 1000};
+                       .spare = -1,
+                       .deadline_ms = opt->deadline_s * 1000,
+                       .grace_ms = opt->grace_s * 1000};
     struct conn *held = NULL; /* accepted, but the pool had stopped */
     pthread_t signal_thread;
-    int running, queued;
 
     if (server_start(&s, opt->threads, &signal_thread) < 0) {
         close(listen_fd);
@@ -344,24 +493,21 @@ int server_run(int listen_fd, const struct server_options *opt)
         if (fd >= 0)
             held = dispatch(&s, fd);
     }
-
-    /* The stop: refuse new connections first, then finish every one
-     * already accepted, then release everything. */
-    close(listen_fd);
-    pool_counts(s.pool, &running, &queued);
-    fprintf(stderr, "shutting down: %d running, %d queued\n", running,
-            queued + (held != NULL));
-    if (held != NULL)
-        serve(held, "main");
-    pool_destroy(s.pool); /* runs the queue dry, joins the workers */
+    drain(&s, held);
     pthread_mutex_lock(&s.lock);
     s.finished = true;
     pthread_mutex_unlock(&s.lock);
     pthread_kill(signal_thread, SIGTERM); /* its last sigwait() */
     pthread_join(signal_thread, NULL);
-    close(s.wake[0]);
-    close(s.wake[1]);
+    if (s.spare >= 0)
+        close(s.spare);
+    close_pipes(&s);
     pthread_mutex_destroy(&s.lock);
-    print_summary(&s);
+    /* Only main is left: no other thread can write to stderr now. */
+    fprintf(stderr,
+            "stopped: accepted %ld, served %ld, cut %ld (%ld by the "
+            "grace period, %ld by the client or a deadline)\n",
+            s.accepted, s.served, s.cut_by_grace + s.cut_other,
+            s.cut_by_grace, s.cut_other);
     return 0;
 }

@@ -16,6 +16,8 @@ struct server_options {
     int threads;
     /* -T: seconds a client has for its request */
     int deadline_s;
+    /* -G: seconds the stop waits before it cuts connections */
+    int grace_s;
 };
 
 /* Opens a socket listening on 127.0.0.1:port and stores the port it
@@ -29,8 +31,9 @@ int server_listen(int port, int *bound_port, const char **failed_call);
 int server_block_signals(void);
 
 /* Accepts connections on listen_fd and serves them until SIGINT or
- * SIGTERM, then finishes the requests it has, closes listen_fd, frees
- * everything and returns the exit status for main. */
+ * SIGTERM, then closes listen_fd, finishes the requests it has (those
+ * still open after grace_s seconds are cut), frees everything and
+ * returns the exit status for main. */
 int server_run(int listen_fd, const struct server_options *opt);
 
 #endif

@@ -36,6 +36,7 @@ static const struct expect table[] = {
         .threads_option = true,
         .deadline_option = true,
         .graceful_stop = true,
+        .grace_option = true,
         .frees_everything = true,
     },
 };

@@ -29,6 +29,9 @@ struct expect {
      * served, exit 0). Otherwise the default action: the process dies
      * at once, killing requests in the middle. */
     bool graceful_stop;
+    /* Takes -G SECONDS: once the grace period of a stop is over, every
+     * connection still open is cut, and the process exits 0. */
+    bool grace_option;
     /* Everything freed and closed at exit (valgrind: no leaks, only
      * the 3 standard descriptors open). */
     bool frees_everything;

@@ -237,10 +237,10 @@ static void run_watchdog(char *const argv[], char *const envp[],
 }
 
 /* Builds the command line: [valgrind ...] server -p 0 [-q] [-t N]
- * [-T S]. Strings live in static storage until the next call. */
+ * [-T S] [-G S]. Strings live in static storage until the next call. */
 static void build_argv(char **argv, const struct start *opt)
 {
-    static char server[512], threads[16], deadline[16];
+    static char server[512], threads[16], deadline[16], grace[16];
     const struct expect *e = expect_this_step();
     const char *path = getenv("TEST_SERVER");
     int n = 0;
@@ -278,6 +278,11 @@ static void build_argv(char **argv, const struct start *opt)
         argv[n++] = "-T";
         argv[n++] = deadline;
     }
+    if (opt->grace_s > 0 && e->grace_option) {
+        snprintf(grace, sizeof grace, "%d", opt->grace_s);
+        argv[n++] = "-G";
+        argv[n++] = grace;
+    }
     argv[n] = NULL;
 }
 
@@ -314,17 +319,48 @@ static void make_log_path(struct server *s)
              t != NULL ? t->name : "none", ++count);
 }
 
+/* The stderr_unread option: a pipe filled to the brim, whose read
+ * end the test keeps and never reads. The write end is blocking again
+ * when the server gets it: O_NONBLOCK belongs to the pipe's open file
+ * description, which the server shares. Returns the write end. */
+static int full_pipe(struct server *s)
+{
+    static const char junk[4096] = {0};
+    int p[2];
+
+    cr_assert(pipe(p) == 0, "pipe: %s", strerror(errno));
+    int flags = fcntl(p[1], F_GETFL);
+    cr_assert(flags >= 0 &&
+                  fcntl(p[1], F_SETFL, flags | O_NONBLOCK) == 0,
+              "fcntl: %s", strerror(errno));
+    while (write(p[1], junk, sizeof junk) > 0)
+        ;
+    cr_assert(errno == EAGAIN || errno == EWOULDBLOCK,
+              "filling a pipe: %s", strerror(errno));
+    while (write(p[1], junk, 1) > 0) /* the last bytes, one by one */
+        ;
+    cr_assert(fcntl(p[1], F_SETFL, flags) == 0, "fcntl: %s",
+              strerror(errno));
+    fcntl(p[0], F_SETFD, FD_CLOEXEC);
+    s->unread = p[0];
+    return p[1];
+}
+
 void start_server(struct server *s, struct start opt)
 {
     char *argv[24];
     int life[2], out[2], pid_pipe[2];
 
-    *s = (struct server){.pid = -1, .watchdog = -1};
+    *s = (struct server){.pid = -1, .watchdog = -1, .unread = -1};
     make_log_path(s);
     build_argv(argv, &opt);
     int log = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     cr_assert(log >= 0, "cannot create the log %s: %s", s->log,
               strerror(errno));
+    if (opt.stderr_unread) {
+        close(log);
+        log = full_pipe(s);
+    }
     cr_assert(pipe(life) == 0 && pipe(out) == 0 && pipe(pid_pipe) == 0,
               "pipe: %s", strerror(errno));
     char **envp = server_environment();
@@ -382,6 +418,8 @@ bool wait_server_exit(struct server *s, int timeout_ms)
     s->exited = true;
     close(s->out);
     close(s->lifeline);
+    if (s->unread >= 0) /* only now: the server never saw EPIPE */
+        close(s->unread);
     return true;
 }
 

@@ -1,9 +1,9 @@
 /*
  * harness.h - start a step's server for a test, and make sure it ends.
  *
- * Every server runs as `server -p 0 -q [-t N] [-T S]`; the harness
- * reads its port from the `listening on` line. Its stderr goes to a
- * log file that the runner prints when the test fails.
+ * Every server runs as `server -p 0 -q [-t N] [-T S] [-G S]`; the
+ * harness reads its port from the `listening on` line. Its stderr goes
+ * to a log file that the runner prints when the test fails.
  *
  * No server outlives its test, even one that crashes or times out: the
  * server's parent is a small watchdog process that holds one end of a
@@ -26,8 +26,13 @@
 struct start {
     int threads;    /* -t, if the step takes it */
     int deadline_s; /* -T, if the step takes it */
+    int grace_s;    /* -G, if the step takes it */
     int max_fds;    /* RLIMIT_NOFILE for the server, like ulimit -n */
     bool verbose;   /* leave out -q: log a line per request */
+    /* stderr_unread: the server's stderr is a pipe that is full when
+     * it starts and that nobody reads, so its first write to stderr
+     * blocks for good (its log file stays empty). */
+    bool stderr_unread;
 };
 
 struct server {
@@ -35,6 +40,7 @@ struct server {
     pid_t watchdog; /* the server's parent; our child */
     int lifeline;   /* our end of the watchdog's pipe */
     int out;        /* the server's stdout: end-of-file once it exits */
+    int unread;     /* stderr_unread: the pipe's read end, or -1 */
     int port;
     char log[512]; /* the server's stderr */
     bool exited;   /* status is valid */
