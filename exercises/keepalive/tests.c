@@ -16,9 +16,11 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define GET_ROOT "GET / HTTP/1.1\r\nHost: t\r\n\r\n"
@@ -136,7 +138,7 @@ Test(keepalive, an_idle_kept_connection_holds_no_worker,
         exchange_kept(idle[i], GET_ROOT, "a connection to keep");
     }
     long long t0 = io_now_ms();
-    http_get(s.port, "/", &r);
+    http_exchange(s.port, GET_ROOT_CLOSE, &r); /* reads to the end */
     long long took = io_now_ms() - t0;
     cr_expect(r.status == 200 && took < 1000,
               "with -t 1 and %d kept connections idle, a new GET / "
@@ -173,7 +175,13 @@ Test(keepalive, the_idle_timeout_closes_it, .timeout = TEST_TIMEOUT_S)
         "bytes came)",
         closed ? "closed" : "still open", after, seen);
     close(fd);
-    assert_still_serving(s.port, "an idle timeout");
+    struct response r;
+    http_exchange(s.port, GET_ROOT_CLOSE, &r);
+    cr_expect(r.status == 200 && response_complete(&r),
+              "after an idle timeout, GET / (Connection: close) should "
+              "get a whole 200; it got %s",
+              got(&r));
+    response_free(&r);
     stop_server(&s);
 }
 
@@ -207,4 +215,39 @@ Test(keepalive, connection_close_is_honoured, .timeout = TEST_TIMEOUT_S)
         seen);
     close(fd);
     stop_server(&s);
+}
+
+/* A graceful stop finishes requests, not idle connections: a kept
+ * connection waiting for its next request is closed at once, and does
+ * not hold the stop for its idle timeout. */
+Test(keepalive, an_idle_kept_connection_does_not_delay_the_stop,
+     .timeout = TEST_TIMEOUT_S)
+{
+    struct server s;
+    size_t seen = 0;
+
+    start_server(&s, (struct start){.threads = 2, .deadline_s = 10});
+    int fd = client_connect(s.port);
+    exchange_kept(fd, GET_ROOT, "a connection to keep");
+    long long t0 = io_now_ms();
+    signal_server(&s, SIGTERM);
+    bool exited = wait_server_exit(&s, 5000);
+    long long took = io_now_ms() - t0;
+    if (!exited)
+        kill_server(&s);
+    cr_expect(
+        exited && took < 1000,
+        "with a kept connection idle (-T 10), SIGTERM should stop "
+        "the server at once: nothing is running; it %s after %lld "
+        "ms (does the stop wait for the idle timeout?)",
+        exited ? "exited" : "was still running", took);
+    cr_expect(exited && WIFEXITED(s.status) &&
+                  WEXITSTATUS(s.status) == 0,
+              "after SIGTERM the server should exit 0; it %s",
+              exited ? describe_status(s.status) : "did not exit");
+    cr_expect(wait_closed(fd, 1000, &seen) && seen == 0,
+              "the idle kept connection should be closed by the stop, "
+              "without a byte; %zu bytes came",
+              seen);
+    close(fd);
 }
