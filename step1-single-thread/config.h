@@ -16,6 +16,7 @@
 
 /* The request head (request line + headers + blank line) */
 #define HEAD_MAX_BYTES 8192 /* one buffer: 414 or 431 past this */
+#define EMPTY_LINES_MAX 8   /* ignored before the request line; 400 */
 
 /* Routes */
 #define SLEEP_DEFAULT_MS 5000 /* GET /sleep with no ?ms= */

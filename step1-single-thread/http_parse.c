@@ -106,6 +106,35 @@ static long parse_version(const char *s, size_t n, bool complete,
     return 0;
 }
 
+/* The request target, or while incomplete the part that came: either
+ * origin-form "/path?query", or absolute-form "http://host/path?query"
+ * (RFC 9112 3.2.2), which a server must accept too. Its host must pass
+ * the rules a Host value does (so no user@) and may not be empty; its
+ * path and query become req->path (an empty path means "/"). */
+static long parse_target(const char *s, size_t n, bool complete,
+                         struct http_request *req)
+{
+    static const char scheme[] = "http://"; /* any case: HtTp:// too */
+    size_t k = sizeof scheme - 1, i = k;
+
+    req->path = span(s, n);
+    if (n > 0 && s[0] == '/')
+        return 0;
+    if (strncasecmp(s, scheme, n < k ? n : k) != 0)
+        return -400; /* https:// is another origin: not ours either */
+    if (n < k)
+        return complete ? -400 : 0;
+    while (i < n && s[i] != '/' && s[i] != '?') {
+        if (!is_host_char((unsigned char)s[i]))
+            return -400;
+        i++;
+    }
+    if (i == k && (i < n || complete))
+        return -400; /* no host */
+    req->path = span(s + i, n - i);
+    return 0;
+}
+
 /* METHOD SP TARGET SP VERSION, without the line ending. While the
  * line is incomplete, checks that what has come so far could still
  * become a valid request line: garbage is refused early. */
@@ -125,9 +154,9 @@ static long parse_request_line(const char *s, size_t n, bool complete,
     while (i < n && is_vchar((unsigned char)s[i]))
         i++;
     req->target = span(s + start, i - start);
-    req->path = req->target;
-    if (i > start && s[start] != '/')
-        return -400; /* only origin-form: "/path?query" */
+    long r = parse_target(s + start, i - start, i < n, req);
+    if (r < 0)
+        return r;
     if (i == n)
         return complete ? -400 : 0;
     if (i == start || s[i] != ' ')
@@ -213,19 +242,28 @@ static long check_head(const struct http_request *req, size_t head_len)
 
 long http_parse(const char *buf, size_t len, struct http_request *req)
 {
+    size_t empty = 0; /* empty lines before the request line */
+
     *req = (struct http_request){.content_length = -1};
+    if (len == 0)
+        return HTTP_INCOMPLETE; /* and buf may be NULL: never offset it
+                                 */
     if (len > HEAD_MAX_BYTES)
         len = HEAD_MAX_BYTES;
-    for (size_t pos = 0, line = 0;; line++) {
+    for (size_t pos = 0, line = 0;;) {
         const char *lf = memchr(buf + pos, '\n', len - pos);
         size_t end = lf != NULL ? (size_t)(lf - buf) : len;
         size_t n = end - pos;
         bool complete = lf != NULL;
-        long r;
+        long r = 0;
 
         if (n > 0 && buf[pos + n - 1] == '\r')
             n--; /* CRLF or a bare LF both end a line */
-        if (line == 0) {
+        if (line == 0 && complete && n == 0) {
+            /* RFC 9112 2.2: ignore empty lines before a request */
+            if (++empty > EMPTY_LINES_MAX)
+                return -400;
+        } else if (line++ == 0) {
             req->line = span(buf + pos, n);
             r = parse_request_line(buf + pos, n, complete, req);
         } else if (complete && n == 0) {
@@ -239,7 +277,7 @@ long http_parse(const char *buf, size_t len, struct http_request *req)
         if (!complete) {
             if (len < HEAD_MAX_BYTES)
                 return HTTP_INCOMPLETE;
-            return line == 0 ? -414 : -431;
+            return line == 1 ? -414 : -431;
         }
         pos = end + 1;
     }
@@ -273,18 +311,18 @@ static bool query_number(struct http_span query, const char *name,
 int http_route(struct http_span path, enum http_route *route,
                long long *number)
 {
-    if (path.len == 0)
-        return 404; /* and path.ptr may be NULL: never offset it */
-    const char *q = memchr(path.ptr, '?', path.len);
+    /* An empty path ("http://h", "http://h?x") is "/" (RFC 9110
+     * 4.2.3). Without '?' the query is empty, and points at "" rather
+     * than NULL: NULL + 0 is undefined behaviour in C. */
+    const char *q =
+        path.len > 0 ? memchr(path.ptr, '?', path.len) : NULL;
     size_t path_len = q != NULL ? (size_t)(q - path.ptr) : path.len;
-    /* Without '?', the query is the empty span at the end of the
-     * path: a real pointer, unlike NULL, which may not be offset. */
-    struct http_span query = span(path.ptr + path_len, 0);
+    struct http_span query = span(q != NULL ? q + 1 : "", 0);
 
     if (q != NULL)
-        query = span(q + 1, path.len - path_len - 1);
+        query.len = path.len - path_len - 1;
     path.len = path_len;
-    if (span_is(path, "/")) {
+    if (path.len == 0 || span_is(path, "/")) {
         *route = HTTP_ROUTE_HELLO;
         return 200;
     }

@@ -24,8 +24,8 @@ struct http_span {
 struct http_request {
     struct http_span line;   /* the request line, without CRLF */
     struct http_span method; /* "GET" */
-    struct http_span target; /* as sent: "/sleep?ms=300" */
-    struct http_span path;   /* the target's path and query */
+    struct http_span target; /* as sent: "http://h/sleep?ms=300" */
+    struct http_span path;   /* its path and query: "/sleep?ms=300" */
     int major, minor;        /* HTTP/1.1: 1 and 1 */
     int host_count;          /* how many Host headers */
     bool bad_host;           /* a Host value no host could have */
@@ -46,7 +46,10 @@ struct http_request {
  * complete and acceptable (a GET or HEAD the server can answer);
  * HTTP_INCOMPLETE when more bytes are needed; or minus the status of
  * the first rule the request breaks, in this order:
- *   -400 malformed request line or header
+ *   -400 malformed request line or header, more than EMPTY_LINES_MAX
+ *        empty lines before the request line, or a target that is
+ *        neither "/path?query" nor "http://host/path?query" with a
+ *        host that passes the rules of Host
  *   -414 buffer full before the request line ends
  *   -431 buffer full before the head ends
  *   -505 a version other than HTTP/1.0 and HTTP/1.1
@@ -57,8 +60,9 @@ struct http_request {
  *   -413 Content-Length above zero (this server takes no bodies)
  *   -405 POST, PUT, DELETE, PATCH, OPTIONS, TRACE or CONNECT
  *   -501 any other method but GET and HEAD
- * Only the first HEAD_MAX_BYTES of buf are ever looked at. *req is
- * filled with as much as could be parsed.
+ * Empty lines before the request line (CRLF or LF) are skipped and
+ * count in the head's length. Only the first HEAD_MAX_BYTES of buf are
+ * ever looked at. *req is filled with as much as could be parsed.
  */
 long http_parse(const char *buf, size_t len, struct http_request *req);
 

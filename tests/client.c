@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -53,6 +54,39 @@ static int connect_with(int port, int rcvbuf)
         int saved = errno;
         close(fd);
         errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+int client_connect_within(int port, int timeout_ms)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET,
+                               .sin_port = htons((uint16_t)port)};
+    struct pollfd p = {.events = POLLOUT};
+    int err = 0;
+    socklen_t len = sizeof err;
+
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert(fd >= 0, "socket: %s", strerror(errno));
+    int flags = fcntl(fd, F_GETFL);
+    cr_assert(flags >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0,
+              "fcntl: %s", strerror(errno));
+    p.fd = fd;
+    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+        if (errno != EINPROGRESS && errno != EINTR)
+            err = errno;
+        else if (poll(&p, 1, timeout_ms) <= 0)
+            err = ETIMEDOUT; /* (EINTR: the test has no handlers) */
+        else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+            err = errno;
+    }
+    if (err == 0 && fcntl(fd, F_SETFL, flags) < 0)
+        err = errno;
+    if (err != 0) {
+        close(fd);
+        errno = err;
         return -1;
     }
     return fd;

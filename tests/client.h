@@ -31,6 +31,11 @@ int client_connect(int port);
 /* Connects; returns the socket, or -1 with errno (ECONNREFUSED). */
 int client_try_connect(int port);
 
+/* Connects, waiting at most timeout_ms (a server that stopped
+ * accepting fills its backlog, and connect() then hangs). Returns the
+ * socket, or -1 with errno (ETIMEDOUT). */
+int client_connect_within(int port, int timeout_ms);
+
 /* Connects with a receive buffer of about rcvbuf bytes, set before
  * connecting so that the TCP window stays that small. */
 int client_connect_small(int port, int rcvbuf);

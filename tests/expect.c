@@ -28,6 +28,7 @@ static const struct expect table[] = {
         .dir = "step3-thread-pool",
         .model = MODEL_POOL,
         .threads_option = true,
+        .threads_besides_workers = 1,
     },
     {
         .step = 4,
@@ -38,6 +39,19 @@ static const struct expect table[] = {
         .graceful_stop = true,
         .grace_option = true,
         .frees_everything = true,
+        .threads_besides_workers = 2,
+    },
+    {
+        .step = 5,
+        .dir = "step5-event-loop",
+        .model = MODEL_POOL,
+        .threads_option = true,
+        .deadline_option = true,
+        .graceful_stop = true,
+        .frees_everything = true,
+        .threads_besides_workers = 2,
+        .waiting_in_loop = true,
+        .grace_option = true,
     },
 };
 

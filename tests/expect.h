@@ -19,7 +19,7 @@ enum model {
 };
 
 struct expect {
-    int step;        /* 1 to 4 */
+    int step;        /* 1 to 5 */
     const char *dir; /* "step3-thread-pool" */
     enum model model;
     bool threads_option; /* takes -t THREADS */
@@ -35,6 +35,15 @@ struct expect {
     /* Everything freed and closed at exit (valgrind: no leaks, only
      * the 3 standard descriptors open). */
     bool frees_everything;
+    /* MODEL_POOL: threads besides the -t workers, however many
+     * connections are open (the accept loop or event loop, and the
+     * signal thread). */
+    int threads_besides_workers;
+    /* An event loop waits for request heads: a connection that is
+     * still sending its head costs a pollfd, not a worker, so idle
+     * and trickling clients never delay others, and deadlines count
+     * from accept(). Otherwise a worker waits for each head. */
+    bool waiting_in_loop;
 };
 
 /* The step this suite was built for (STEP, given by tests.mk). */

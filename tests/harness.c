@@ -431,6 +431,30 @@ void kill_server(struct server *s)
     wait_server_exit(s, 10000);
 }
 
+int server_threads(const struct server *s)
+{
+    char path[64], line[256];
+    int threads = -1;
+
+    snprintf(path, sizeof path, "/proc/%d/status", (int)s->pid);
+    FILE *f = fopen(path, "r");
+    if (f != NULL) {
+        while (fgets(line, sizeof line, f) != NULL)
+            if (strncmp(line, "Threads:", 8) == 0)
+                threads = (int)strtol(line + 8, NULL, 10);
+        fclose(f);
+        return threads;
+    }
+    /* macOS: one line per thread, after a header line. */
+    snprintf(path, sizeof path, "ps -M -p %d", (int)s->pid);
+    f = popen(path, "r");
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f) != NULL)
+        threads++;
+    return pclose(f) == 0 && threads > 0 ? threads : -1;
+}
+
 const char *describe_status(int status)
 {
     static char text[96];

@@ -80,6 +80,10 @@ long log_number_after(const struct server *s, const char *text);
 bool wait_for_log(const struct server *s, const char *text,
                   int timeout_ms);
 
+/* How many threads the server runs now (Linux: /proc; elsewhere
+ * ps -M), or -1 if that cannot be found out. */
+int server_threads(const struct server *s);
+
 /* "exited with status 1", "killed by signal 15 (Terminated)". */
 const char *describe_status(int status);
 

@@ -56,20 +56,69 @@ static const struct parse_case cases[] = {
     {"query and escapes in the target",
      "GET /a%20b?x=1&y=&z HTTP/1.1" CRLF HOST CRLF, WHOLE},
 
+    /* absolute-form (RFC 9112 3.2.2): a server MUST accept it */
+    {"an absolute-form target", "GET http://t/ HTTP/1.1" CRLF HOST CRLF,
+     WHOLE},
+    {"absolute-form: the scheme in any case, a port, a query",
+     "GET HtTp://127.0.0.1:8080/sleep?ms=5 HTTP/1.1" CRLF HOST CRLF,
+     WHOLE},
+    {"absolute-form with an empty path",
+     "GET http://t HTTP/1.1" CRLF HOST CRLF, WHOLE},
+    {"absolute-form with an empty path and a query",
+     "GET http://t?ms=1 HTTP/1.1" CRLF HOST CRLF, WHOLE},
+    {"absolute-form with an IPv6 literal",
+     "GET http://[::1]:80/ HTTP/1.1" CRLF HOST CRLF, WHOLE},
+    {"absolute-form: a Host that differs is no error",
+     "GET http://a/ HTTP/1.1" CRLF "Host: b" CRLF CRLF, WHOLE},
+    {"absolute-form in HTTP/1.0 needs no Host",
+     "GET http://a/ HTTP/1.0" CRLF CRLF, WHOLE},
+
+    /* Empty lines before the request line (RFC 9112 2.2) */
+    {"one CRLF before the request line",
+     CRLF "GET / HTTP/1.1" CRLF HOST CRLF, WHOLE},
+    {"bare LFs and CRLFs before the request line",
+     "\n" CRLF "\n"
+     "GET / HTTP/1.1" CRLF HOST CRLF,
+     WHOLE},
+    {"EMPTY_LINES_MAX (8) empty lines",
+     CRLF CRLF CRLF CRLF CRLF CRLF CRLF CRLF
+     "GET / HTTP/1.1" CRLF HOST CRLF,
+     WHOLE},
+
     /* Incomplete: more bytes needed */
     {"nothing yet", "", HTTP_INCOMPLETE},
     {"half a method", "GE", HTTP_INCOMPLETE},
     {"no blank line yet", "GET / HTTP/1.1" CRLF HOST, HTTP_INCOMPLETE},
     {"a CR but not yet its LF", "GET / HTTP/1.1" CRLF HOST "\r",
      HTTP_INCOMPLETE},
+    {"only empty lines so far", CRLF CRLF "\n", HTTP_INCOMPLETE},
+    {"half a scheme", "GET htt", HTTP_INCOMPLETE},
 
     /* 400: malformed request line, found as early as possible */
-    {"an empty request line", CRLF CRLF, -400},
+    {"more than EMPTY_LINES_MAX (8) empty lines",
+     CRLF CRLF CRLF CRLF CRLF CRLF CRLF CRLF CRLF
+     "GET / HTTP/1.1" CRLF HOST CRLF,
+     -400},
+    {"a line of spaces before the request line",
+     " " CRLF "GET / HTTP/1.1" CRLF HOST CRLF, -400},
     {"two spaces after the method", "GET  / HTTP/1.1" CRLF HOST CRLF,
      -400},
     {"no version (HTTP/0.9)", "GET /" CRLF CRLF, -400},
-    {"an absolute-form target", "GET http://t/ HTTP/1.1" CRLF HOST CRLF,
-     -400},
+    {"absolute-form with https (another origin)",
+     "GET https://t/ HTTP/1.1" CRLF HOST CRLF, -400},
+    {"absolute-form with another scheme",
+     "GET ftp://t/ HTTP/1.1" CRLF HOST CRLF, -400},
+    {"absolute-form with an empty host",
+     "GET http:///x HTTP/1.1" CRLF HOST CRLF, -400},
+    {"absolute-form with nothing after the scheme",
+     "GET http:// HTTP/1.1" CRLF HOST CRLF, -400},
+    {"absolute-form with userinfo",
+     "GET http://u@t/ HTTP/1.1" CRLF HOST CRLF, -400},
+    {"absolute-form with a host byte Host may not hold",
+     "GET http://a\"b/ HTTP/1.1" CRLF HOST CRLF, -400},
+    {"a scheme without its slashes",
+     "GET http:t/ HTTP/1.1" CRLF HOST CRLF, -400},
+    {"authority-form target", "GET t:80 HTTP/1.1" CRLF HOST CRLF, -400},
     {"asterisk-form target", "OPTIONS * HTTP/1.1" CRLF HOST CRLF, -400},
     {"a bad byte in the method", "G(T / HTTP/1.1" CRLF HOST CRLF, -400},
     {"a space after the version", "GET / HTTP/1.1 " CRLF HOST CRLF,
@@ -94,6 +143,10 @@ static const struct parse_case cases[] = {
     {"HTTP/1.2", "GET / HTTP/1.2" CRLF HOST CRLF, -505},
     {"HTTP/0.9 spelled out", "GET / HTTP/0.9" CRLF CRLF, -505},
     {"HTTP/1.1 without Host", "GET / HTTP/1.1" CRLF CRLF, -400},
+    {"absolute-form in HTTP/1.1 still needs a Host",
+     "GET http://t/ HTTP/1.1" CRLF CRLF, -400},
+    {"absolute-form does not excuse a bad Host",
+     "GET http://t/ HTTP/1.1" CRLF "Host: a b" CRLF CRLF, -400},
     {"HTTP/1.1 with two Host", "GET / HTTP/1.1" CRLF HOST HOST CRLF,
      -400},
     {"HTTP/1.0 with two Host", "GET / HTTP/1.0" CRLF HOST HOST CRLF,
@@ -269,6 +322,141 @@ Test(parser, fills_the_request_fields, .timeout = TEST_TIMEOUT_S)
     cr_expect_eq(req.host_count, 1);
     cr_expect_eq(req.content_length, 0);
     cr_expect(!req.has_transfer_encoding && !req.bad_content_length);
+    cr_expect(req.path.ptr == req.target.ptr && req.path.len == 13,
+              "in origin-form the path is the whole target");
+    cr_expect_eq(req.head_len, strlen(text), "head_len is the head");
+}
+
+static bool span_equals(struct http_span s, const char *text)
+{
+    return s.len == strlen(text) && memcmp(s.ptr, text, s.len) == 0;
+}
+
+Test(parser, absolute_form_keeps_the_target_and_finds_the_path,
+     .timeout = TEST_TIMEOUT_S)
+{
+    static const struct {
+        const char *text, *target, *path;
+    } rows[] = {
+        {"GET http://h:1/sleep?ms=5 HTTP/1.1\r\nHost: x\r\n\r\n",
+         "http://h:1/sleep?ms=5", "/sleep?ms=5"},
+        {"GET HTTP://h HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP://h", ""},
+        {"GET http://h?ms=5 HTTP/1.0\r\n\r\n", "http://h?ms=5",
+         "?ms=5"},
+        {"\r\n\nGET / HTTP/1.0\r\n\r\n", "/", "/"},
+    };
+    struct http_request req;
+
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        long v = http_parse(rows[i].text, strlen(rows[i].text), &req);
+        cr_expect_eq(v, (long)strlen(rows[i].text), "%s: accepted",
+                     rows[i].target);
+        cr_expect(
+            span_equals(req.target, rows[i].target),
+            "the target of \"%s\" is the whole of it, got \"%.*s\"",
+            rows[i].target, (int)req.target.len, req.target.ptr);
+        cr_expect(span_equals(req.path, rows[i].path),
+                  "the path of \"%s\" should be \"%s\", got \"%.*s\"",
+                  rows[i].target, rows[i].path, (int)req.path.len,
+                  req.path.ptr);
+        cr_expect(req.line.len > 4 &&
+                      memcmp(req.line.ptr, "GET ", 4) == 0,
+                  "the request line starts at the method, after any "
+                  "empty lines");
+    }
+}
+
+/* head_len tells the connection whether bytes follow the head. */
+Test(parser, head_len_is_set_once_the_blank_line_is_found,
+     .timeout = TEST_TIMEOUT_S)
+{
+    static const char refused[] = "POST / HTTP/1.1\r\nHost: t\r\n\r\n";
+    static const char early[] = "GET / HTTP/9.9\r\nX y\r\n\r\n";
+    struct http_request req;
+
+    cr_expect_eq(parse_exact(refused, sizeof refused - 1, &req), -405L);
+    cr_expect_eq(req.head_len, sizeof refused - 1,
+                 "a refused but complete head still has its length");
+    cr_expect_eq(parse_exact(refused, sizeof refused - 2, &req),
+                 (long)HTTP_INCOMPLETE);
+    cr_expect_eq(req.head_len, 0, "no blank line yet: head_len is 0");
+    cr_expect_eq(parse_exact(early, sizeof early - 1, &req), -400L);
+    cr_expect_eq(req.head_len, 0,
+                 "a malformed header stops the parser before the blank "
+                 "line: head_len is 0");
+}
+
+/* ---- The router: pure too ---- */
+
+struct route_case {
+    const char *path; /* given to http_route() as an exact-size copy */
+    int status;
+    enum http_route route; /* when status is 200 */
+    long long number;      /* when the route takes one */
+};
+
+static const struct route_case routes[] = {
+    {"/", 200, HTTP_ROUTE_HELLO, -1},
+    {"/?x=1", 200, HTTP_ROUTE_HELLO, -1},
+    {"", 200, HTTP_ROUTE_HELLO, -1}, /* absolute-form: http://h */
+    {"?ms=1", 200, HTTP_ROUTE_HELLO, -1},
+    {"/sleep", 200, HTTP_ROUTE_SLEEP, SLEEP_DEFAULT_MS},
+    {"/sleep?", 200, HTTP_ROUTE_SLEEP, SLEEP_DEFAULT_MS},
+    {"/sleep?ms=5", 200, HTTP_ROUTE_SLEEP, 5},
+    {"/sleep?a=1&ms=7&ms=9", 200, HTTP_ROUTE_SLEEP, 7},
+    {"/sleep?ms=60000", 200, HTTP_ROUTE_SLEEP, SLEEP_MAX_MS},
+    {"/sleep?ms=60001", 400, HTTP_ROUTE_SLEEP, -1},
+    {"/sleep?ms=", 400, HTTP_ROUTE_SLEEP, -1},
+    {"/sleep?ms=-1", 400, HTTP_ROUTE_SLEEP, -1},
+    {"/sleep?ms=1x", 400, HTTP_ROUTE_SLEEP, -1},
+    {"/bytes", 400, HTTP_ROUTE_BYTES, -1}, /* UB under clang before */
+    {"/bytes?n=0", 200, HTTP_ROUTE_BYTES, 0},
+    {"/bytes?x&n=16", 200, HTTP_ROUTE_BYTES, 16},
+    {"/bytes?n=16777217", 400, HTTP_ROUTE_BYTES, -1},
+    {"/nope", 404, HTTP_ROUTE_HELLO, -1},
+    {"/sleep/", 404, HTTP_ROUTE_HELLO, -1},
+    {"/SLEEP", 404, HTTP_ROUTE_HELLO, -1},
+    {"//", 404, HTTP_ROUTE_HELLO, -1},
+};
+
+Test(router, every_path_gets_its_route_and_number,
+     .timeout = TEST_TIMEOUT_S)
+{
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        const struct route_case *c = &routes[i];
+        size_t len = strlen(c->path);
+        char *copy = malloc(len > 0 ? len : 1);
+        enum http_route route = HTTP_ROUTE_HELLO;
+        long long number = -1;
+
+        cr_assert(copy != NULL);
+        memcpy(copy, c->path, len);
+        int status =
+            http_route((struct http_span){copy, len}, &route, &number);
+        cr_expect(status == c->status,
+                  "http_route(\"%s\") should return %d, returned %d",
+                  c->path, c->status, status);
+        if (status == 200 && c->status == 200)
+            cr_expect(route == c->route && number == c->number,
+                      "http_route(\"%s\"): route %d, number %lld; "
+                      "expected route %d, number %lld",
+                      c->path, (int)route, number, (int)c->route,
+                      c->number);
+        free(copy);
+    }
+}
+
+/* A NULL span of length 0 is a valid empty path: routed as "/", and
+ * never offset (NULL + 0 is undefined behaviour in C). */
+Test(router, an_empty_span_without_a_buffer_is_the_root,
+     .timeout = TEST_TIMEOUT_S)
+{
+    enum http_route route = HTTP_ROUTE_BYTES;
+    long long number = -1;
+
+    cr_expect_eq(
+        http_route((struct http_span){NULL, 0}, &route, &number), 200);
+    cr_expect_eq(route, HTTP_ROUTE_HELLO);
 }
 
 Test(parser, bytes_after_the_head_are_not_part_of_it,

@@ -169,6 +169,7 @@ CHECK_SAME = http.c http.h http_parse.c http_parse.h io.c io.h
 CHECK_ALLOW_2 = server.c Makefile
 CHECK_ALLOW_3 = server.c server.h main.c config.h Makefile +pool.c +pool.h
 CHECK_ALLOW_4 = server.c server.h main.c config.h pool.c pool.h Makefile
+CHECK_ALLOW_5 = server.c main.c config.h pool.c pool.h
 check-steps:
 	@fail=0; first=$(firstword $(STEPS)); \
 	for d in $(wordlist 2,99,$(STEPS)); do \
@@ -184,7 +185,8 @@ check-steps:
 	    if [ -n "$$prev" ]; then \
 	        case $$n in \
 	        2) allow="$(CHECK_ALLOW_2)";; 3) allow="$(CHECK_ALLOW_3)";; \
-	        4) allow="$(CHECK_ALLOW_4)";; *) allow="";; esac; \
+	        4) allow="$(CHECK_ALLOW_4)";; 5) allow="$(CHECK_ALLOW_5)";; \
+        *) allow="";; esac; \
 	        changed=$$(diff -rq -x server -x 'server-*' -x '*.o' \
 	            -x '*.dSYM' $$prev $$d | sed \
 	            -e "s|^Files $$prev/\([^ ]*\) and .*|\1|" \

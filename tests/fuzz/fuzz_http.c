@@ -1,10 +1,10 @@
 /*
- * fuzz_http.c - a libFuzzer harness for http_parse().
+ * fuzz_http.c - a libFuzzer harness for http_parse() and http_route().
  *
  * "It did not crash" proves little about a parser. Every input is put
  * through http_parse() several ways, and the answers must agree with
- * each other and with the contract in http.h (the numbers are those of
- * tests/README.md):
+ * each other and with the contract in http_parse.h (the numbers are
+ * those of tests/README.md):
  *
  *   1. the verdict is one of the documented ones;
  *   2. an accepted head is no longer than the input and ends in '\n';
@@ -20,7 +20,11 @@
  *      HTTP_INCOMPLETE is the answer for the whole input, and it does
  *      not change as more bytes arrive;
  *   8. an accepted request, written out again from the parsed fields
- *      alone, is accepted again with the same fields.
+ *      alone, is accepted again with the same fields;
+ *   9. every accepted request is routed: http_route() on its path
+ *      gives 200, 400 or 404, and a number in the route's range; and
+ *      so does the whole input taken as a path (the query parsing
+ *      meets every byte).
  *
  * A broken invariant prints what differed and aborts; libFuzzer then
  * saves the input under tests/fuzz/artifacts/. Built and run by
@@ -30,6 +34,7 @@
 #include "http_parse.h"
 
 #include <stdbool.h>
+#include <strings.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -87,6 +92,51 @@ static bool spans_same_bytes(struct http_span a, struct http_span b)
            (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
 }
 
+/* Before the request line come only empty lines (CRLF or LF), at
+ * most EMPTY_LINES_MAX of them. */
+static void check_before_line(const char *buf,
+                              const struct http_request *r)
+{
+    size_t skipped = (size_t)(r->line.ptr - buf), lines = 0;
+
+    for (size_t i = 0; i < skipped; i++) {
+        EXPECT(buf[i] == '\r' || buf[i] == '\n',
+               "byte %zu before the request line is 0x%02x", i,
+               (unsigned char)buf[i]);
+        lines += buf[i] == '\n';
+    }
+    EXPECT(lines <= EMPTY_LINES_MAX, "%zu empty lines skipped", lines);
+}
+
+/* An accepted target is origin-form ("/..."), whose path is all of
+ * it, or absolute-form ("http://host..."), whose path is what follows
+ * a non-empty host that has no '@'. Either way the path ends the
+ * target. */
+static void check_target(const struct http_request *r)
+{
+    struct http_span t = r->target, p = r->path;
+
+    EXPECT(t.len > 0, "accepted an empty target");
+    EXPECT(p.ptr + p.len == t.ptr + t.len, "the path does not end the "
+                                           "target");
+    if (t.ptr[0] == '/') {
+        EXPECT(p.ptr == t.ptr,
+               "origin-form: the path is not the target");
+        return;
+    }
+    EXPECT(t.len > 7 && strncasecmp(t.ptr, "http://", 7) == 0,
+           "accepted target %.*s, neither origin- nor absolute-form",
+           (int)t.len, t.ptr);
+    size_t host = (size_t)(p.ptr - t.ptr) - 7;
+    EXPECT(host > 0, "absolute-form with an empty host");
+    EXPECT(memchr(t.ptr + 7, '@', host) == NULL &&
+               memchr(t.ptr + 7, '/', host) == NULL &&
+               memchr(t.ptr + 7, '?', host) == NULL,
+           "absolute-form host %.*s", (int)host, t.ptr + 7);
+    EXPECT(p.len == 0 || p.ptr[0] == '/' || p.ptr[0] == '?',
+           "absolute-form path %.*s", (int)p.len, p.ptr);
+}
+
 /* Invariants 1 to 4, for one call's result. */
 static void check_result(const char *buf, size_t len, long v,
                          const struct http_request *r)
@@ -101,16 +151,24 @@ static void check_result(const char *buf, size_t len, long v,
         EXPECT(len < HEAD_MAX_BYTES, "incomplete with %zu bytes", len);
     if (v == -414 || v == -431)
         EXPECT(win == HEAD_MAX_BYTES, "%ld with %zu bytes", v, len);
+    EXPECT(span_inside(r->path, buf, win), "path outside buffer");
+    EXPECT(r->head_len == 0 ||
+               (r->head_len <= win && buf[r->head_len - 1] == '\n'),
+           "head_len %zu of %zu bytes", r->head_len, len);
+    if (v == HTTP_INCOMPLETE)
+        EXPECT(r->head_len == 0, "incomplete with head_len %zu",
+               r->head_len);
     if (v <= 0)
         return;
     EXPECT((size_t)v <= win, "head %ld of %zu bytes", v, len);
     EXPECT(buf[v - 1] == '\n', "head %ld does not end in LF", v);
-    EXPECT(r->line.ptr == buf, "request line not at the start");
+    check_before_line(buf, r);
     EXPECT(span_equals(r->method, "GET") ||
                span_equals(r->method, "HEAD"),
            "accepted method %.*s", (int)r->method.len, r->method.ptr);
-    EXPECT(r->target.len > 0 && r->target.ptr[0] == '/',
-           "accepted target not in origin-form");
+    check_target(r);
+    EXPECT(r->head_len == (size_t)v, "head_len %zu, verdict %ld",
+           r->head_len, v);
     EXPECT(r->major == 1 && (r->minor == 0 || r->minor == 1),
            "accepted version %d.%d", r->major, r->minor);
     EXPECT(r->minor == 1 ? r->host_count == 1 : r->host_count <= 1,
@@ -130,8 +188,8 @@ static bool same_fields(const struct http_request *a,
 {
     return spans_same_bytes(a->method, b->method) &&
            spans_same_bytes(a->target, b->target) &&
-           a->major == b->major && a->minor == b->minor &&
-           a->host_count == b->host_count &&
+           spans_same_bytes(a->path, b->path) && a->major == b->major &&
+           a->minor == b->minor && a->host_count == b->host_count &&
            a->has_transfer_encoding == b->has_transfer_encoding &&
            a->bad_content_length == b->bad_content_length &&
            a->content_length == b->content_length;
@@ -253,6 +311,32 @@ static void check_reserialised(const struct http_request *r)
     free(copy);
 }
 
+/* Invariant 9, for one path: routed through an exact-size heap copy,
+ * so that AddressSanitizer catches a read past it. */
+static void check_route(const char *path, size_t len)
+{
+    char *copy = malloc(len > 0 ? len : 1);
+    enum http_route route = HTTP_ROUTE_HELLO;
+    long long number = -1;
+
+    EXPECT(copy != NULL, "out of memory");
+    memcpy(copy, path, len);
+    int status =
+        http_route((struct http_span){copy, len}, &route, &number);
+    EXPECT(status == 200 || status == 400 || status == 404,
+           "http_route gave %d", status);
+    if (status == 200 && route == HTTP_ROUTE_SLEEP)
+        EXPECT(number >= 0 && number <= SLEEP_MAX_MS, "sleep %lld",
+               number);
+    if (status == 200 && route == HTTP_ROUTE_BYTES)
+        EXPECT(number >= 0 && number <= BYTES_MAX, "bytes %lld",
+               number);
+    EXPECT(status != 200 || route == HTTP_ROUTE_HELLO ||
+               route == HTTP_ROUTE_SLEEP || route == HTTP_ROUTE_BYTES,
+           "route %d", (int)route);
+    free(copy);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *buf = (const char *)data;
@@ -283,7 +367,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     check_prefixes(buf, size, v);
-    if (v > 0)
+    if (v > 0) {
         check_reserialised(&req);
+        check_route(req.path.ptr, req.path.len);
+    }
+    check_route(buf, size);
     return 0;
 }

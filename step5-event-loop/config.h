@@ -1,0 +1,64 @@
+/*
+ * config.h - every limit of the server, one commented line each.
+ *
+ * A limit that is not written here does not exist. When a request goes
+ * past one of them the server answers with that limit's own status
+ * code, named in the comment.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+/* Network. After accept() fails for lack of descriptors, the server
+ * pauses instead of retrying at once, which would spin. */
+#define DEFAULT_PORT 8080     /* -p: the port when none is given */
+#define LISTEN_BACKLOG 128    /* connections the kernel queues for us */
+#define ACCEPT_BACKOFF_MS 100 /* pause when accept() lacks fds */
+
+/* The request head (request line + headers + blank line) */
+#define HEAD_MAX_BYTES 8192 /* one buffer: 414 or 431 past this */
+#define EMPTY_LINES_MAX 8   /* ignored before the request line; 400 */
+
+/* Routes */
+#define SLEEP_DEFAULT_MS 5000 /* GET /sleep with no ?ms= */
+#define SLEEP_MAX_MS 60000    /* GET /sleep?ms=N: 400 above this */
+#define BYTES_MAX (16L << 20) /* GET /bytes?n=N: 400 above 16 MiB */
+#define BYTES_CHUNK 16384     /* /bytes is written in pieces this big */
+
+/* Lingering close: reading what the client still sends, after an error
+ * response, so that closing does not reset the connection under it. */
+#define LINGER_MS 500               /* stop draining after this long */
+#define LINGER_MAX_BYTES (1L << 20) /* ... or after this many bytes */
+
+/* The thread pool. When the queue is full, ready connections wait in
+ * the event loop's own list, and the loop never blocks. */
+#define THREADS_DEFAULT 4 /* -t: workers when none is given */
+#define THREADS_MAX 1024  /* -t: the most workers allowed */
+#define QUEUE_CAPACITY 64 /* connections waiting for a worker */
+
+/* The event loop. It stops accepting when it holds this many
+ * connections (below macOS's poll() limit, OPEN_MAX = 10240), or when
+ * LOOP_READY_MAX ready ones wait for room in the queue: then the
+ * kernel's backlog takes the pressure. */
+#define LOOP_MAX_CONNECTIONS 10200 /* polled or ready, at most */
+#define LOOP_READY_MAX 64          /* ready, waiting for the queue */
+#define LOOP_FD_SPARE                                                  \
+    64 /* fds beyond the connections: RLIMIT_NOFILE                    \
+        */
+
+/* Deadlines. -T bounds the time to send the whole request head,
+ * counted from accept() (then 408), and the time a write may go
+ * without progress. */
+#define DEADLINE_DEFAULT_S 10 /* -T: when none is given */
+#define DEADLINE_MAX_S 3600   /* -T: the longest allowed */
+
+/* Stopping. -G bounds the graceful stop: past it, what is still open
+ * is cut. Keep it below your supervisor's own grace (Kubernetes: 30 s,
+ * docker stop: 10 s), after which it sends SIGKILL. */
+#define GRACE_DEFAULT_S 25 /* -G: when none is given */
+#define GRACE_MAX_S 3600   /* -G: the longest allowed */
+#define FAREWELL_MS 20 /* second signal: wait for stderr this long */
+
+/* Logging */
+#define LOG_LINE_MAX 200 /* a request log line is cut here */
+
+#endif

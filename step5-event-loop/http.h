@@ -1,0 +1,57 @@
+/*
+ * http.h - serving one connection: read a request, answer it, close.
+ *
+ * This file and http.c are the same in every step of the workshop: the
+ * steps teach concurrency, not HTTP. Every step calls http_serve() on
+ * each connection; only who calls it, and on which thread, changes.
+ * What a request means is decided in http_parse.h.
+ */
+#ifndef HTTP_H
+#define HTTP_H
+
+#include "http_parse.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * Serves one connection: reads the request head, then answers through
+ * http_respond(). The caller hands fd over: http_serve closes it.
+ *
+ * who names the caller in the log ("main", "worker 2"). deadline_ms > 0
+ * bounds the time to receive the whole head (408 Request Timeout);
+ * 0 means wait for ever. Returns the status when the whole response
+ * was written, minus the status when it could not be (a write failed,
+ * or the server was stopping), and 0 when no response was sent.
+ */
+int http_serve(int fd, const char *who, int deadline_ms);
+
+/*
+ * The second half of http_serve(), for a server that read the head by
+ * other means. buf[0..len) holds the bytes read and verdict is what
+ * http_parse() returned on them. When verdict is HTTP_INCOMPLETE,
+ * read_errno says why the reading stopped: 0 the client closed,
+ * ETIMEDOUT the deadline passed (408 if any byte came), any other an
+ * error. start_ms (an io_now_ms() value) is when the connection began.
+ *
+ * Answers, logs one line, lingers only when the client may still send
+ * bytes nobody read, and closes fd. Returns what http_serve() does.
+ */
+int http_respond(int fd, const char *buf, size_t len, long verdict,
+                 int read_errno, long long start_ms, const char *who);
+
+/* Formats a whole error response for status into out: the head, and
+ * unless head_only a one-line body. Returns its length, or 0 (and
+ * out is not to be sent) when it does not fit in cap bytes. */
+size_t http_format_error(char *out, size_t cap, int status,
+                         bool head_only);
+
+/* Writes one line to stderr: who: "request line" status time
+ * (problem). A status of 0 is written "-"; problem may be "". */
+void http_log(const char *who, struct http_span line, int status,
+              long long ms, const char *problem);
+
+/* Turns the per-request log lines on stderr on (the default) or off. */
+void http_set_logging(bool on);
+
+#endif

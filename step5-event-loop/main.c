@@ -1,0 +1,193 @@
+/*
+ * main.c - read the command line, open the listening socket, run.
+ */
+#include "config.h"
+#include "http.h"
+#include "server.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: server [-p PORT] [-t THREADS] [-T SECONDS]"
+            " [-G SECONDS] [-q] [-h]\n"
+            "  -p PORT     port on 127.0.0.1, 0 for any free one"
+            " (default %d)\n"
+            "  -t THREADS  worker threads, 1 to %d (default %d)\n"
+            "  -T SECONDS  time a client has to send its request,"
+            " 1 to %d (default %d)\n"
+            "  -G SECONDS  how long a stop waits for requests before"
+            " it cuts them,\n"
+            "              1 to %d (default %d)\n"
+            "  -q          quiet: no log line per request\n"
+            "  -h          show this help\n",
+            DEFAULT_PORT, THREADS_MAX, THREADS_DEFAULT, DEADLINE_MAX_S,
+            DEADLINE_DEFAULT_S, GRACE_MAX_S, GRACE_DEFAULT_S);
+}
+
+/* Every connection the loop holds is a descriptor, and the default
+ * soft limit is often 1024. Raises it towards what the loop may hold
+ * (never past the hard limit); if that fails the server still runs,
+ * accepting fewer, and says so on stderr. */
+static void raise_fd_limit(void)
+{
+    struct rlimit lim;
+    rlim_t want = LOOP_MAX_CONNECTIONS + LOOP_FD_SPARE;
+
+    if (getrlimit(RLIMIT_NOFILE, &lim) < 0) {
+        perror("server: getrlimit(RLIMIT_NOFILE)");
+        return;
+    }
+    if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < want)
+        want = lim.rlim_max;
+    if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur >= want)
+        return;
+    lim.rlim_cur = want;
+    if (setrlimit(RLIMIT_NOFILE, &lim) < 0)
+        fprintf(stderr,
+                "server: setrlimit(RLIMIT_NOFILE, %ld): %s; fewer"
+                " connections will fit\n",
+                (long)want, strerror(errno));
+}
+
+/* Parses a whole decimal number in min..max: no atoi(), which turns
+ * "80x" into 80 and "x" into 0 without a word. */
+static bool parse_int(const char *s, long min, long max, int *out)
+{
+    char *end;
+
+    errno = 0;
+    long n = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || n < min || n > max)
+        return false;
+    *out = (int)n;
+    return true;
+}
+
+/* Returns -1 to go on and run, or the status to exit with. */
+static int parse_options(int argc, char **argv,
+                         struct server_options *opt)
+{
+    int c;
+
+    while ((c = getopt(argc, argv, "p:t:T:G:qh")) != -1) {
+        switch (c) {
+        case 'p':
+            if (!parse_int(optarg, 0, 65535, &opt->port)) {
+                fprintf(stderr,
+                        "server: -p takes a port from 0 to"
+                        " 65535, not '%s'\n",
+                        optarg);
+                usage(stderr);
+                return 2;
+            }
+            break;
+        case 't':
+            if (!parse_int(optarg, 1, THREADS_MAX, &opt->threads)) {
+                fprintf(stderr,
+                        "server: -t takes a number of threads"
+                        " from 1 to %d, not '%s'\n",
+                        THREADS_MAX, optarg);
+                usage(stderr);
+                return 2;
+            }
+            break;
+        case 'T':
+            if (!parse_int(optarg, 1, DEADLINE_MAX_S,
+                           &opt->deadline_s)) {
+                fprintf(stderr,
+                        "server: -T takes a number of seconds"
+                        " from 1 to %d, not '%s'\n",
+                        DEADLINE_MAX_S, optarg);
+                usage(stderr);
+                return 2;
+            }
+            break;
+        case 'G':
+            if (!parse_int(optarg, 1, GRACE_MAX_S, &opt->grace_s)) {
+                fprintf(stderr,
+                        "server: -G takes a number of seconds"
+                        " from 1 to %d, not '%s'\n",
+                        GRACE_MAX_S, optarg);
+                usage(stderr);
+                return 2;
+            }
+            break;
+        case 'q':
+            opt->quiet = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default: /* getopt() has said what was wrong */
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "server: unexpected argument '%s'\n",
+                argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    struct server_options opt = {.port = DEFAULT_PORT,
+                                 .threads = THREADS_DEFAULT,
+                                 .deadline_s = DEADLINE_DEFAULT_S,
+                                 .grace_s = GRACE_DEFAULT_S};
+    const char *failed_call = "";
+    int port;
+
+    int status = parse_options(argc, argv, &opt);
+    if (status >= 0)
+        return status;
+
+    /* Writing to a connection the client has closed raises SIGPIPE,
+     * which kills the process. Ignored, write() fails with EPIPE
+     * instead and only that connection ends. */
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+        perror("server: signal(SIGPIPE)");
+        return 1;
+    }
+    http_set_logging(!opt.quiet);
+    raise_fd_limit();
+    /* Before the first thread starts, which inherits the mask, and
+     * before "listening on" is printed: a SIGTERM sent as soon as the
+     * port is known then waits for the signal thread, instead of
+     * killing the server with its default action. */
+    int err = server_block_signals();
+    if (err != 0) {
+        fprintf(stderr, "server: pthread_sigmask: %s\n", strerror(err));
+        return 1;
+    }
+
+    int fd = server_listen(opt.port, &port, &failed_call);
+    if (fd < 0 && errno == EADDRINUSE) {
+        fprintf(stderr,
+                "server: port %d is already in use (is another"
+                " server running?); choose another with -p PORT,"
+                " or -p 0 for any free port\n",
+                opt.port);
+        return 1;
+    }
+    if (fd < 0) {
+        fprintf(stderr, "server: %s 127.0.0.1:%d: %s\n", failed_call,
+                opt.port, strerror(errno));
+        return 1;
+    }
+    printf("listening on http://127.0.0.1:%d\n", port);
+    fflush(stdout);
+    return server_run(fd, &opt);
+}
