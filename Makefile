@@ -37,7 +37,8 @@ check-portable:
 	    echo "check-portable: Linux-only API above; use POSIX"; exit 1; \
 	else echo "check-portable: steps use POSIX only"; fi
 
-FORMATTED = $(wildcard step*/*.[ch] tests/*.[ch] tests/*/*.[ch] tools/*.[ch])
+FORMATTED = $(wildcard step*/*.[ch] tests/*.[ch] tests/*/*.[ch] tools/*.[ch] \
+    exercises/*/*.[ch] exercises/steps/*/*.[ch])
 format:
 	clang-format -i $(FORMATTED)
 format-check:
@@ -61,4 +62,5 @@ help::
 .PHONY: all $(STEPS) diff check-portable format format-check clean help
 
 # Tests, tools and slides each keep their targets beside their files.
--include tests/tests.mk tests/abuse.mk tools/tools.mk slides/slides.mk
+-include tests/tests.mk tests/abuse.mk tools/tools.mk slides/slides.mk \
+    exercises/exercises.mk

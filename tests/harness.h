@@ -19,8 +19,12 @@
 
 /* Every test's timeout, in seconds, given to Criterion in each Test().
  * (Criterion 2.4 ignores its global --timeout.) The longest test takes
- * about 7 s natively; under valgrind and TSan everything is slower. */
+ * about 7 s natively; under valgrind and TSan everything is slower.
+ * The grader (make check) builds with a shorter one, so that a
+ * learner's server that hangs fails in seconds. */
+#ifndef TEST_TIMEOUT_S
 #define TEST_TIMEOUT_S 60
+#endif
 
 /* How to start a server. Zero fields are left out. */
 struct start {

@@ -1,0 +1,317 @@
+#!/bin/sh
+# exercises/grade.sh - `make check`: grade a learner's folder.
+#
+#   exercises/grade.sh STEP=3 [DIR=path] [WORKBENCH=workbench]
+#   exercises/grade.sh EXERCISE=stats [DIR=path]
+#
+# Run from the repository root (the Makefile does). In order:
+#  1. builds the folder with its own Makefile;
+#  2. starts its server once, to see it print `listening on`;
+#  3. builds the shared suite against the folder's sources, for the
+#     step's expectations (-DSTEP=N), with a short test timeout; the
+#     pool's white-box tests only if the folder's pool.h has the API;
+#  4. runs the pool tests, then (if they pass) the server tests, with
+#     Criterion's JSON report, and joins it to the hints table
+#     (report.awk).
+# A failure in 1-3 is reported as such, with the command to run by
+# hand, never as a list of failed tests. Exit status: 0 when every
+# expectation is met, 1 when not, 2 for a wrong command line.
+#
+# For exercises-check: FILTER=pattern runs only those tests (Criterion
+# --filter), TIMEOUT=s sets each test's timeout (default 20), OUT=dir
+# where the build goes (default tests/build/grade/NAME).
+
+set -u
+STEP= EXERCISE= DIR= WORKBENCH=workbench FILTER= TIMEOUT=20 OUT=
+JOBS=${TEST_JOBS:-8}
+for arg in "$@"; do
+    case $arg in
+    STEP=*) STEP=${arg#*=} ;;
+    EXERCISE=*) EXERCISE=${arg#*=} ;;
+    DIR=*) DIR=${arg#*=} ;;
+    WORKBENCH=*) WORKBENCH=${arg#*=} ;;
+    FILTER=*) FILTER=${arg#*=} ;;
+    TIMEOUT=*) TIMEOUT=${arg#*=} ;;
+    OUT=*) OUT=${arg#*=} ;;
+    *) echo "grade.sh: unknown argument $arg" >&2; exit 2 ;;
+    esac
+done
+[ -n "$WORKBENCH" ] || WORKBENCH=workbench
+
+usage() {
+    echo "usage: make check STEP=N | EXERCISE=NAME [DIR=path]"
+    echo "  STEP: one of $(ls exercises/steps | sed -n 's/^step\([0-9]*\)\.tsv$/\1/p' | tr '\n' ' ')"
+    echo "  EXERCISE: one of $(for d in exercises/*/BASE; do [ -f "$d" ] && basename "$(dirname "$d")"; done | tr '\n' ' ')"
+    exit 2
+}
+
+# ---- What is graded, against what ----
+
+if [ -n "$STEP" ] && [ -z "$EXERCISE" ]; then
+    name=step$STEP
+    table=exercises/steps/step$STEP.tsv
+    [ -f "$table" ] || usage
+    suite_step=$STEP
+    extra=
+    ref=$(ls -d step"$STEP"-* 2>/dev/null | head -n 1)
+    cmd="make check STEP=$STEP"
+elif [ -n "$EXERCISE" ] && [ -z "$STEP" ]; then
+    name=$EXERCISE
+    table=exercises/$EXERCISE/hints.tsv
+    [ -f "exercises/$EXERCISE/BASE" ] && [ -f "$table" ] || usage
+    suite_step=$(tr -cd 0-9 <"exercises/$EXERCISE/BASE")
+    extra=exercises/$EXERCISE/tests.c
+    ref=
+    cmd="make check EXERCISE=$EXERCISE"
+else
+    usage
+fi
+dir=${DIR:-$WORKBENCH/$name}
+dir=${dir%/}
+[ -n "$DIR" ] && cmd="$cmd DIR=$DIR"
+if [ ! -d "$dir" ]; then
+    echo "$cmd: there is no folder $dir."
+    if [ -z "$DIR" ]; then
+        what="STEP=$STEP"
+        [ -n "$EXERCISE" ] && what="EXERCISE=$EXERCISE"
+        [ "$WORKBENCH" = workbench ] || what="$what WORKBENCH=$WORKBENCH"
+        echo "Create it first: make exercise $what"
+    fi
+    exit 2
+fi
+out=${OUT:-tests/build/grade/$name}
+rm -rf "$out" && mkdir -p "$out/logs" || exit 2
+echo "$cmd: grading $dir against $(
+    [ -n "$EXERCISE" ] && echo "exercise $EXERCISE (step $suite_step)" ||
+        echo "step $STEP's expectations")"
+echo
+
+# The table, with "#include FILE" lines replaced by FILE (beside it).
+expand_table() {
+    awk -v here="$(dirname "$1")" '
+        /^#include / {
+            f = here "/" $2
+            while ((getline l < f) > 0) print l
+            close(f)
+            next
+        }
+        { print }' "$1"
+}
+expand_table "$table" >"$out/table.tsv"
+tests=$(awk -F'\t' '!/^#/ && NF >= 4 { print $1 }' "$out/table.tsv")
+total=$(echo "$tests" | grep -c .)
+
+# A build failure: what went wrong, the command to run by hand.
+build_failure() { # title, log file, by-hand command
+    echo "✘ $1"
+    if [ -s "$2" ]; then
+        grep -E 'error|Error|warning: implicit' "$2" | head -n 12 |
+            sed 's/^/    /'
+        grep -qE 'error|Error' "$2" || tail -n 12 "$2" | sed 's/^/    /'
+    fi
+    echo "    run it by hand: $3"
+    echo
+    echo "0 of $total expectations met: fix this first, then $cmd again"
+    exit 1
+}
+
+# ---- 1. Build the folder with its own Makefile ----
+
+if ! make -C "$dir" >"$out/build.log" 2>&1; then
+    build_failure "build: \`make -C $dir\` failed:" "$out/build.log" \
+        "make -C $dir"
+fi
+if [ ! -x "$dir/server" ]; then
+    build_failure "build: \`make -C $dir\` made no ./server" \
+        "$out/build.log" "make -C $dir && ls $dir"
+fi
+
+# ---- 2. Start the server once ----
+
+# probe ARGS: starts the server with ARGS, waits up to 5 s for its
+# `listening on` line. Sets probe_result (ok, exit, signal, silent)
+# and probe_status.
+probe() {
+    "$dir/server" "$@" >"$out/probe.out" 2>"$out/probe.err" </dev/null &
+    pid=$!
+    probe_result=silent
+    probe_status=
+    i=0
+    while [ $i -lt 50 ]; do
+        if grep -q '^listening on http://127.0.0.1:[0-9]' "$out/probe.out"; then
+            probe_result=ok
+            break
+        fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+            break
+        fi
+        sleep 0.1
+        i=$((i + 1))
+    done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    status=$?
+    if [ "$probe_result" != ok ] && [ $i -lt 50 ]; then
+        if [ "$status" -gt 128 ]; then
+            probe_result=signal
+            probe_status=$((status - 128))
+        else
+            probe_result=exit
+            probe_status=$status
+        fi
+    fi
+}
+
+describe_probe() { # the options given
+    case $probe_result in
+    signal)
+        sig=$(kill -l "$probe_status" 2>/dev/null)
+        echo "start: \`$dir/server $*\` was killed by signal" \
+            "$probe_status${sig:+ (SIG$sig)} before printing" \
+            "\`listening on http://127.0.0.1:PORT\`; its output:" ;;
+    exit)
+        echo "start: \`$dir/server $*\` exited with status" \
+            "$probe_status before printing" \
+            "\`listening on http://127.0.0.1:PORT\`; its output:" ;;
+    silent)
+        echo "start: \`$dir/server $*\` did not print" \
+            "\`listening on http://127.0.0.1:PORT\` within 5 s" \
+            "(is stdout flushed? is it waiting for something?); its" \
+            "output:" ;;
+    esac
+}
+
+probe -p 0 -q
+if [ "$probe_result" != ok ]; then
+    cat "$out/probe.out" "$out/probe.err" >"$out/probe.log" 2>/dev/null
+    build_failure "$(describe_probe -p 0 -q)" "$out/probe.log" \
+        "$dir/server -p 8080"
+fi
+# The options of the step's expectations: -t from step 3, -T from 4.
+opts=
+usage_hint=
+[ "$suite_step" -ge 3 ] && opts="-t 2"
+[ "$suite_step" -ge 4 ] && opts="$opts -T 1"
+if [ -n "$opts" ]; then
+    # shellcheck disable=SC2086
+    probe -p 0 -q $opts
+    case $probe_result in
+    ok) ;;
+    exit)
+        usage_hint="your server refused its command line \`$opts\` (exit status $probe_status): step $suite_step's main.c takes $(echo "$opts" | sed 's/-t 2/-t THREADS/; s/-T 1/and -T SECONDS/'); run $dir/server -h"
+        echo "note: your server refused \`$opts\` (exit status" \
+            "$probe_status); step $suite_step's server takes" \
+            "$(echo "$opts" | sed 's/-t 2/-t THREADS/; s/-T 1/and -T SECONDS/')" \
+            "(main.c); the tests that need it fail below."
+        echo ;;
+    *)
+        cat "$out/probe.out" "$out/probe.err" >"$out/probe.log" 2>/dev/null
+        # shellcheck disable=SC2086
+        build_failure "$(describe_probe -p 0 -q $opts)" "$out/probe.log" \
+            "$dir/server -p 8080 $opts" ;;
+    esac
+fi
+
+# ---- 3. Build the suite against the folder ----
+
+pool=0
+pool_why=
+if echo "$tests" | grep -q '^pool/'; then
+    if [ ! -f "$dir/pool.h" ]; then
+        pool_why="there is no pool.h in $dir, so the pool's unit tests cannot call it; TASK.md gives the API they need"
+    elif ! ${CC:-cc} -std=c11 -D_POSIX_C_SOURCE=200809L -fsyntax-only \
+        -Werror=implicit-function-declaration -Werror=incompatible-pointer-types \
+        -DSTEP="$suite_step" -Itests -I"$dir" \
+        $(pkg-config --cflags criterion) tests/test_pool.c \
+        >"$out/pool-api.log" 2>&1; then
+        pool_why="$dir/pool.h does not declare the API of TASK.md (pool_create, pool_submit): $(grep -m 1 error "$out/pool-api.log" | sed 's/^[^ ]* //; s/ \[-W.*//')"
+    elif [ ! -f "$dir/pool.c" ]; then
+        pool_why="there is no pool.c in $dir"
+    else
+        pool=1
+    fi
+fi
+build_suite() {
+    make -s --no-print-directory grade-suite GRADE_DIR="$dir" \
+        GRADE_STEP="$suite_step" GRADE_POOL="$pool" \
+        GRADE_EXTRA="$extra" GRADE_SUITE="$out/suite" \
+        GRADE_TIMEOUT="$TIMEOUT" WERROR= >"$out/suite.log" 2>&1
+}
+if ! build_suite; then
+    if [ $pool = 1 ]; then
+        pool=0
+        pool_why="your pool.c did not build with the tests: $(grep -m 1 -E 'error|undefined' "$out/suite.log")"
+        build_suite
+    fi || build_failure "the tests could not be built against $dir (did an interface in a .h change?):" \
+        "$out/suite.log" \
+        "make grade-suite GRADE_DIR=$dir GRADE_STEP=$suite_step"
+fi
+
+# ---- 4. Run: the pool's unit tests first, then the server ----
+
+run_suite() { # json file, filter
+    TEST_SERVER=$dir/server TEST_LOG_DIR=$out/logs \
+        "$out/suite" -j"$JOBS" --filter "$2" --json="$1" \
+        >>"$out/run.out" 2>&1
+    [ -s "$1" ] || {
+        echo "✘ the test runner failed; its output: $out/run.out"
+        tail -n 20 "$out/run.out" | sed 's/^/    /'
+        exit 1
+    }
+}
+# keep PATTERN: the tests on stdin that match a Criterion filter such as
+# @(pool/*|concurrency/*), as a|b|c.
+keep() {
+    awk -v f="$1" 'BEGIN {
+            gsub(/^@\(|\)$/, "", f); n = split(f, p, "|")
+            for (i = 1; i <= n; i++) {
+                gsub(/\*/, ".*", p[i]); p[i] = "^" p[i] "$"
+            }
+        }
+        { for (i = 1; i <= n; i++) if ($0 ~ p[i]) { print; break } }' |
+        tr '\n' '|' | sed 's/|$//'
+}
+pool_tests=$(echo "$tests" | grep '^pool/' | keep "${FILTER:-*}")
+other_tests=$(echo "$tests" | grep -v '^pool/' | keep "${FILTER:-*}")
+if [ -n "$FILTER" ]; then # the table shrinks to the tests run
+    awk -F'\t' -v keep="|$pool_tests|$other_tests|" \
+        '/^#/ || index(keep, "|" $1 "|")' "$out/table.tsv" \
+        >"$out/table.kept" && mv "$out/table.kept" "$out/table.tsv"
+    echo "(FILTER=$FILTER: only the expectations it matches)"
+    echo
+fi
+reports=
+if [ $pool = 1 ] && [ -n "$pool_tests" ]; then
+    run_suite "$out/pool.json" "@($pool_tests)"
+    reports="$out/pool.json"
+fi
+# A server runs on its pool: while the pool's own tests fail, the
+# server's failures would only repeat them, slowly.
+rest_why=
+if [ -n "$reports" ] && grep -qE '"status": "(FAILED|ERRORED)"' "$out/pool.json"; then
+    rest_why="these are not run while the pool's unit tests above fail: the server runs on the pool, so fix those first"
+elif [ -n "$other_tests" ]; then
+    run_suite "$out/server.json" "@($other_tests)"
+    reports="$reports $out/server.json"
+fi
+
+if [ -n "$EXERCISE" ]; then
+    next="All met. Compare with the reference solution: less exercises/$EXERCISE/solution.patch"
+else
+    next="All met. Compare with the reference: diff -ru $dir $ref"
+    following=$(ls -d step$((STEP + 1))-* 2>/dev/null | head -n 1)
+    if [ -n "$following" ]; then
+        next="$next
+Then go on: make exercise STEP=$((STEP + 1))"
+    else
+        next="$next
+Then try an extension: see exercises/README.md"
+    fi
+fi
+skip_suite=
+[ $pool = 0 ] && [ -n "$pool_why" ] && skip_suite=pool
+# shellcheck disable=SC2086
+awk -f exercises/report.awk -v dir="$dir" -v suite="$out/suite" \
+    -v logs="$out/logs" -v timeout="$TIMEOUT" \
+    -v skip_suite="$skip_suite" -v skip_why="$pool_why" \
+    -v next_text="$next" -v rest_why="$rest_why" -v usage_hint="${usage_hint:-}" "$out/table.tsv" $reports
