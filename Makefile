@@ -51,7 +51,7 @@ clean::
 
 help::
 	@echo "make                 build every step"
-	@echo "make step1 .. step4  build one step; ./server then runs it"
+	@echo "make step1 .. step5  build one step; ./server then runs it"
 	@echo "make diff FROM=2 TO=3  what step 3 changes in step 2"
 	@echo "make WERROR=1        build with warnings as errors"
 	@echo "make check-portable  fail on Linux-only APIs in the steps"

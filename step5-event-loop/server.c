@@ -290,6 +290,7 @@ static void submit_ready(struct server *s, struct loop *l)
 {
     while (l->ready != NULL) {
         struct conn *c = l->ready;
+        struct conn *next = c->ready_next; /* c may be gone at once */
         if (pool_try_submit(s->pool, conn_job, c) < 0) {
             /* Full. Ask for a wake-up, then try once more: a worker
              * that made room before it saw wants_room sends none. */
@@ -299,7 +300,7 @@ static void submit_ready(struct server *s, struct loop *l)
             if (pool_try_submit(s->pool, conn_job, c) < 0)
                 return;
         }
-        l->ready = c->ready_next; /* the job owns c now */
+        l->ready = next; /* the job owns c now */
         l->ready_count--;
     }
     l->ready_tail = NULL;
@@ -621,8 +622,7 @@ static void loop_run(struct server *s, struct loop *l)
             loop_cut(s, l);
             return;
         }
-        /* poll() skips an fd of -1: the listener, while not accepting
-         */
+        /* poll() skips an fd of -1: the listener, when full */
         l->fds[LOOP_LISTEN].fd =
             accepting(s, l, now) ? s->listen_fd : -1;
         int n = poll(l->fds, (nfds_t)(LOOP_FIRST + l->polled),

@@ -144,6 +144,14 @@ static void exec_server(char *const argv[], char *const envp[], int out,
         if (setrlimit(RLIMIT_NOFILE, &r) < 0)
             _exit(126);
     }
+    if (opt->soft_fds > 0) {
+        struct rlimit r;
+        if (getrlimit(RLIMIT_NOFILE, &r) < 0)
+            _exit(126);
+        r.rlim_cur = (rlim_t)opt->soft_fds;
+        if (setrlimit(RLIMIT_NOFILE, &r) < 0)
+            _exit(126);
+    }
     execve(argv[0], argv, envp);
     static const char msg[] = "harness: cannot exec the server\n";
     (void)!write(2, msg, sizeof msg - 1);

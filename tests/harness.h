@@ -32,6 +32,7 @@ struct start {
     int deadline_s; /* -T, if the step takes it */
     int grace_s;    /* -G, if the step takes it */
     int max_fds;    /* RLIMIT_NOFILE for the server, like ulimit -n */
+    int soft_fds;   /* only its soft limit, like ulimit -Sn */
     bool verbose;   /* leave out -q: log a line per request */
     /* stderr_unread: the server's stderr is a pipe that is full when
      * it starts and that nobody reads, so its first write to stderr

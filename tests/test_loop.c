@@ -265,7 +265,13 @@ static void expect_threads(const struct server *s, int workers, int n)
 Test(loop, the_thread_count_stays_with_2000_open_connections,
      .timeout = TEST_TIMEOUT_S)
 {
-    enum { N = 4, FEW = 10, MANY = 2000, STEP_BY = 100 };
+    enum {
+        N = 4,
+        FEW = 10,
+        MANY = 2000,
+        STEP_BY = 100,
+        SOFT_FDS = 256
+    };
     const struct expect *e = expect_this_step();
     static int fd[MANY];
     struct server s;
@@ -275,7 +281,11 @@ Test(loop, the_thread_count_stays_with_2000_open_connections,
               "this test needs %d descriptors: raise the hard limit "
               "(ulimit -Hn)",
               MANY + 100);
-    start_server(&s, (struct start){.threads = N, .deadline_s = 60});
+    /* A soft descriptor limit of 256 (the hard one stays): a step
+     * with an event loop raises its own. */
+    start_server(&s, (struct start){.threads = N,
+                                    .deadline_s = 60,
+                                    .soft_fds = SOFT_FDS});
     for (int i = 0; i < FEW; i++)
         fd[i] = client_connect(s.port);
     pause_ms(200);
@@ -290,8 +300,10 @@ Test(loop, the_thread_count_stays_with_2000_open_connections,
                           "step %d's event loop should hold %d idle "
                           "connections, but connection %d could not "
                           "connect within 2 s (%s): it stopped "
-                          "accepting",
-                          e->step, MANY, open + 1, strerror(errno));
+                          "accepting. Started with a soft descriptor "
+                          "limit of %d, does it raise RLIMIT_NOFILE?",
+                          e->step, MANY, open + 1, strerror(errno),
+                          SOFT_FDS);
                 open++;
             }
             pause_ms(10);
