@@ -4,8 +4,19 @@
 # One suite (tests/*.c, Criterion) is built once per step, against that
 # step's http.c, http_parse.c, io.c and pool.c, and run against that step's server.
 # tests/expect.c says what each step is expected to do.
+#
+# Whatever the test targets build carries the compiler's name, so that
+# changing CC builds everything anew instead of reusing what another
+# compiler made: `make asan CC=clang` after `make asan` gives
+#   tests/build/clang/<step>/suite-asan    the suite, built by clang
+#   <step>/server-asan-clang               the server, built by clang
+# next to tests/build/cc/... and server-asan-cc (cc: make's default).
+# Only ./server, the one you run by hand, keeps its plain name: `make`
+# builds it, and `make test` runs it.
 
 TEST_OUT := tests/build
+CC_NAME = $(notdir $(firstword $(CC)))
+TEST_BUILD = $(TEST_OUT)/$(CC_NAME)
 TEST_STEPS = $(if $(STEP),$(call step_dir,$(STEP)),$(STEPS))
 TEST_JOBS ?= 8
 TEST_ARGS ?=
@@ -27,7 +38,7 @@ step_number = $(patsubst step%,%,$(firstword $(subst -, ,$(1))))
 
 # $(1) step folder, $(2) name suffix, $(3) extra compiler flags
 define TEST_SUITE_RULE
-$(TEST_OUT)/$(1)/suite$(2): $(TEST_SRCS) $(TEST_CASES) tests/test_pool.c \
+$(TEST_BUILD)/$(1)/suite$(2): $(TEST_SRCS) $(TEST_CASES) tests/test_pool.c \
     $(TEST_HEADERS) $(wildcard $(1)/*.[ch]) | criterion
 	@mkdir -p $$(@D)
 	$$(CC) $$(TEST_WARN) $$(TEST_CFLAGS) $(3) \
@@ -41,7 +52,7 @@ endef
 
 # The pool's stress program, for ThreadSanitizer. $(1) step folder
 define TEST_STRESS_RULE
-$(TEST_OUT)/$(1)/pool_stress-tsan: tests/pool_stress.c $(1)/pool.c $(1)/pool.h
+$(TEST_BUILD)/$(1)/pool_stress-tsan: tests/pool_stress.c $(1)/pool.c $(1)/pool.h
 	@mkdir -p $$(@D)
 	$$(CC) $$(TEST_WARN) -O1 -g $(TSAN_FLAGS) \
 	    -DSTEP=$(call step_number,$(1)) -I$(1) -o $$@ \
@@ -81,29 +92,29 @@ criterion:
 
 # Runs the suite of every step in TEST_STEPS and prints one synthesis
 # line per step; a failing step's whole output is printed above them.
-# $(1) suite suffix (-asan), $(2) server name (server-asan),
+# $(1) suite suffix (-asan), $(2) server name (server-asan-clang),
 # $(3) environment, $(4) Criterion arguments
 define TEST_RUN
 	@fail=0; summary=""; \
 	for d in $(TEST_STEPS); do \
-	    name=$$d/$(2); out=$(TEST_OUT)/$$d-$(2).out; \
-	    logs=$(TEST_OUT)/logs/$$d-$(2); mkdir -p $$logs; \
+	    name=$$d/$(2); out=$(TEST_BUILD)/$$d-$(2).out; \
+	    logs=$(TEST_BUILD)/logs/$$d-$(2); mkdir -p $$logs; \
 	    echo "== $$name: running the suite"; \
 	    env $(3) TEST_SERVER=$$name TEST_LOG_DIR=$$logs \
-	        $(TEST_OUT)/$$d/suite$(1) -j$(TEST_JOBS) $(4) $(TEST_ARGS) \
+	        $(TEST_BUILD)/$$d/suite$(1) -j$(TEST_JOBS) $(4) $(TEST_ARGS) \
 	        >$$out 2>&1; \
 	    rc=$$?; \
 	    line=$$(grep 'Synthesis' $$out | tail -n 1 | sed 's/.*Synthesis: //'); \
 	    if [ $$rc -ne 0 ]; then \
 	        cat $$out; fail=1; line="FAILED (status $$rc) $$line"; \
 	    fi; \
-	    summary="$$summary$$(printf '%-34s %s' "$$name" "$$line")\n"; \
+	    summary="$$summary$$(printf '%-44s %s' "$$name" "$$line")\n"; \
 	done; \
 	printf "$$summary"; \
 	exit $$fail
 endef
 
-test-build: $(foreach s,$(TEST_STEPS),$(TEST_OUT)/$(s)/suite)
+test-build: $(foreach s,$(TEST_STEPS),$(TEST_BUILD)/$(s)/suite)
 	@test -n "$(TEST_STEPS)" || { echo "make: no step $(STEP)"; exit 2; }
 	@for d in $(TEST_STEPS); do $(MAKE) -s -C $$d || exit 1; done
 
@@ -112,54 +123,71 @@ test: criterion test-build
 
 # ---- Sanitizers and valgrind ----
 
-# Servers built as server-asan; the suite too. The suite's own leak
-# check is off (Criterion's runtime keeps memory to the end); the
-# servers' is on, which matters for step 4, the one that exits.
-asan: criterion $(foreach s,$(TEST_STEPS),$(TEST_OUT)/$(s)/suite-asan)
+# Servers built as server-asan-<cc>; the suite too (suite-asan). The
+# suite's own leak check is off (Criterion's runtime keeps memory to
+# the end); the servers' is on, which matters for step 4, the one that
+# exits.
+asan: criterion $(foreach s,$(TEST_STEPS),$(TEST_BUILD)/$(s)/suite-asan)
 	@for d in $(TEST_STEPS); do \
-	    $(MAKE) -s -C $$d OUT=server-asan CFLAGS="-O1 -g" \
+	    $(MAKE) -s -C $$d OUT=server-asan-$(CC_NAME) CFLAGS="-O1 -g" \
 	        SANITIZE="$(ASAN_FLAGS)" || exit 1; done
-	$(call TEST_RUN,-asan,server-asan,TEST_SLOW=3 \
+	$(call TEST_RUN,-asan,server-asan-$(CC_NAME),TEST_SLOW=3 \
 	    ASAN_OPTIONS=detect_leaks=0 \
 	    SERVER_ASAN_OPTIONS=detect_leaks=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1,)
 
-# Servers of the threaded steps built as server-tsan, under the normal
-# suite (a TSan build of Criterion aborts), then the pool's stress
-# program, built with TSan, for every step that has a pool.
+# Servers of the threaded steps built as server-tsan-<cc>, under the
+# normal suite (a TSan build of Criterion aborts), then the pool's
+# stress program, built with TSan, for every step that has a pool.
 TSAN_STEPS = $(filter-out $(call step_dir,1),$(TEST_STEPS))
-tsan: criterion $(foreach s,$(TSAN_STEPS),$(TEST_OUT)/$(s)/suite \
-        $(if $(wildcard $(s)/pool.c),$(TEST_OUT)/$(s)/pool_stress-tsan))
+tsan: criterion $(foreach s,$(TSAN_STEPS),$(TEST_BUILD)/$(s)/suite \
+        $(if $(wildcard $(s)/pool.c),$(TEST_BUILD)/$(s)/pool_stress-tsan))
 	@for d in $(TSAN_STEPS); do \
-	    $(MAKE) -s -C $$d OUT=server-tsan CFLAGS="-O1 -g" \
+	    $(MAKE) -s -C $$d OUT=server-tsan-$(CC_NAME) CFLAGS="-O1 -g" \
 	        SANITIZE="$(TSAN_FLAGS)" || exit 1; done
 	@for d in $(TSAN_STEPS); do \
-	    if [ -f $(TEST_OUT)/$$d/pool_stress-tsan ]; then \
+	    if [ -f $(TEST_BUILD)/$$d/pool_stress-tsan ]; then \
 	        echo "== $$d: pool_stress under ThreadSanitizer"; \
 	        TSAN_OPTIONS=halt_on_error=1 \
-	            $(TEST_OUT)/$$d/pool_stress-tsan || exit 1; \
+	            $(TEST_BUILD)/$$d/pool_stress-tsan || exit 1; \
 	    fi; done
 	$(MAKE) -s test-run-tsan TEST_STEPS="$(TSAN_STEPS)"
 
 test-run-tsan:
-	$(call TEST_RUN,,server-tsan,TEST_SLOW=3 \
+	$(call TEST_RUN,,server-tsan-$(CC_NAME),TEST_SLOW=3 \
 	    SERVER_TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1,)
 
 # Each server runs under valgrind (memcheck, descriptors tracked); the
 # harness reads valgrind's summary when the server stops. Timing tests
 # are left out: under valgrind nothing runs at its real speed. So is
 # the second signal's _exit(1), which leaves memory behind on purpose.
-# The servers are built as server-valgrind with DWARF 4 debug info,
-# which valgrind 3.19 reads whichever compiler made it.
+# The servers are built as server-valgrind-<cc> with DWARF 4 debug
+# info, which valgrind 3.19 reads whichever compiler made it.
 VALGRIND_TESTS = @(routes/*|robust/*|process/*|shutdown/sigterm_when_idle*)
 valgrind: criterion test-build
 	@command -v valgrind >/dev/null || { \
 	    echo "make valgrind: install valgrind first"; exit 1; }
 	@for d in $(TEST_STEPS); do \
-	    $(MAKE) -s -C $$d OUT=server-valgrind CFLAGS="-O1 -g -gdwarf-4" \
-	        || exit 1; done
-	$(call TEST_RUN,,server-valgrind,TEST_VALGRIND=1 TEST_SLOW=10,\
+	    $(MAKE) -s -C $$d OUT=server-valgrind-$(CC_NAME) \
+	        CFLAGS="-O1 -g -gdwarf-4" || exit 1; done
+	$(call TEST_RUN,,server-valgrind-$(CC_NAME),TEST_VALGRIND=1 TEST_SLOW=10,\
 	    --filter '$(VALGRIND_TESTS)')
+
+# ---- A second C library: musl ----
+
+# Every step built with musl-gcc (Debian: musl-tools), warnings as
+# errors, as server-musl; then the normal suite runs against those
+# servers. The suite stays a glibc program (Criterion needs one): it
+# is only a client over TCP, so the server's C library is free.
+MUSL_CC ?= musl-gcc
+musl: criterion $(foreach s,$(TEST_STEPS),$(TEST_BUILD)/$(s)/suite)
+	@command -v $(MUSL_CC) >/dev/null || { \
+	    echo "make musl: needs $(MUSL_CC): apt-get install musl-tools"; \
+	    exit 1; }
+	@for d in $(TEST_STEPS); do \
+	    $(MAKE) -s -C $$d CC=$(MUSL_CC) WERROR=1 OUT=server-musl \
+	        || exit 1; done
+	$(call TEST_RUN,,server-musl,TEST_SLOW=1,)
 
 # ---- The steps' own discipline ----
 
@@ -212,10 +240,12 @@ help::
 	@echo "make test            build every step and run the shared suite"
 	@echo "make test STEP=3     the suite against step 3 only"
 	@echo "make asan            the suite with ASan+UBSan servers and suite"
+	@echo "make asan CC=clang   the same, servers and suite built by clang"
 	@echo "make tsan            the suite with TSan servers, plus pool_stress"
 	@echo "make valgrind        black-box tests with servers under valgrind"
+	@echo "make musl            musl-gcc -Werror builds, the suite against them"
 	@echo "make check-steps     HTTP layer identical; step diffs on their lists"
 	@echo "make mutants         break the steps on purpose; the suite must fail"
 
-.PHONY: criterion test test-build asan tsan test-run-tsan valgrind \
+.PHONY: criterion test test-build asan tsan test-run-tsan valgrind musl \
     check-steps mutants
