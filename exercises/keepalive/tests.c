@@ -229,6 +229,7 @@ Test(keepalive, an_idle_kept_connection_does_not_delay_the_stop,
     start_server(&s, (struct start){.threads = 2, .deadline_s = 10});
     int fd = client_connect(s.port);
     exchange_kept(fd, GET_ROOT, "a connection to keep");
+    pause_ms(200); /* the worker gives it back to the loop meanwhile */
     long long t0 = io_now_ms();
     signal_server(&s, SIGTERM);
     bool exited = wait_server_exit(&s, 5000);
