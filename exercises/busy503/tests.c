@@ -62,7 +62,7 @@ static void expect_503(const struct response *r, const char *when)
     cr_assert(r->status == 503 && response_complete(r),
               "%s, the next connection should get a complete 503 from "
               "the accept loop (a counter of running threads, refused "
-              "past K = %d); it got %s",
+              "past K = %d); got %s",
               when, BUSY_K, got(r));
     const char *after = header(r, "Retry-After");
     char *end = NULL;
@@ -202,7 +202,7 @@ Test(busy503, a_refused_upload_is_read_and_gets_its_503,
               BUSY_K, strerror(sent), got(&r));
     cr_expect(r.status == 503 && response_complete(&r),
               "a refused POST with an 8 MB body should get a whole "
-              "503; it got %s",
+              "503; got %s",
               got(&r));
     free(body);
     response_free(&r);

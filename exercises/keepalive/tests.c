@@ -103,10 +103,13 @@ static void exchange_kept(int fd, const char *request, const char *when)
               "%s: GET / on a kept connection should get a whole 200; "
               "it got %s",
               when, got(&r));
-    cr_assert(!header_is(&r, "Connection", "close"),
-              "%s: a response on a connection that stays open must not "
-              "say \"Connection: close\" (head below)\n%s",
-              when, r.head);
+    cr_assert(
+        !header_is(&r, "Connection", "close"),
+        "%s: an HTTP/1.1 request without \"Connection: close\" "
+        "keeps its connection, so the response should not say "
+        "\"Connection: close\", but it said \"Connection: "
+        "close\": the connection was not kept for another request",
+        when);
 }
 
 Test(keepalive, two_requests_on_one_connection,
@@ -140,11 +143,12 @@ Test(keepalive, an_idle_kept_connection_holds_no_worker,
     long long t0 = io_now_ms();
     http_exchange(s.port, GET_ROOT_CLOSE, &r); /* reads to the end */
     long long took = io_now_ms() - t0;
-    cr_expect(r.status == 200 && took < 1000,
-              "with -t 1 and %d kept connections idle, a new GET / "
-              "should be served at once (an idle connection is the "
-              "loop's, not a worker's); it took %lld ms (status %d)",
-              IDLE, took, r.status);
+    cr_expect(
+        r.status == 200 && took < 1000,
+        "with -t 1 and %d kept connections idle, a new GET / "
+        "should be served at once (an idle connection is the "
+        "loop's, not a worker's), but it took %lld ms (status %d)",
+        IDLE, took, r.status);
     response_free(&r);
     for (int i = 0; i < IDLE; i++) {
         exchange_kept(idle[i], GET_ROOT, "a kept connection, later");
@@ -171,7 +175,7 @@ Test(keepalive, the_idle_timeout_closes_it, .timeout = TEST_TIMEOUT_S)
     cr_expect(
         closed && after >= 700 && after < 2500,
         "with -T 1, an idle kept connection should be closed about "
-        "1 s after its last response; it was %s after %lld ms (%zu "
+        "1 s after its last response, but it was %s after %lld ms (%zu "
         "bytes came)",
         closed ? "closed" : "still open", after, seen);
     close(fd);
@@ -179,7 +183,7 @@ Test(keepalive, the_idle_timeout_closes_it, .timeout = TEST_TIMEOUT_S)
     http_exchange(s.port, GET_ROOT_CLOSE, &r);
     cr_expect(r.status == 200 && response_complete(&r),
               "after an idle timeout, GET / (Connection: close) should "
-              "get a whole 200; it got %s",
+              "get a whole 200; got %s",
               got(&r));
     response_free(&r);
     stop_server(&s);
@@ -202,16 +206,18 @@ Test(keepalive, connection_close_is_honoured, .timeout = TEST_TIMEOUT_S)
         whole && r.status == 200 &&
             header_is(&r, "Connection", "close"),
         "a request with \"Connection: close\" should get a whole 200 "
-        "that says \"Connection: close\"; it got %s (head below)\n%s",
-        got(&r), r.head);
+        "that says \"Connection: close\"; got %s, with Connection: "
+        "%s",
+        got(&r),
+        header(&r, "Connection") ? header(&r, "Connection") : "(none)");
     long long t0 = io_now_ms();
     bool closed = wait_closed(fd, 3000, &seen);
     cr_expect(
         closed && seen == 0 && io_now_ms() - t0 < 1000,
         "after answering \"Connection: close\" the server should "
-        "close the connection at once; %s after %lld ms, with %zu "
-        "more bytes",
-        closed ? "it closed" : "it was still open", io_now_ms() - t0,
+        "close the connection at once; got %s after %lld ms, with "
+        "%zu more bytes",
+        closed ? "a close" : "an open connection", io_now_ms() - t0,
         seen);
     close(fd);
     stop_server(&s);

@@ -78,7 +78,7 @@ static void expect_all_ok(struct batch *b, const char *when)
         cr_expect(b->done[i] && b->r[i].status == 200 &&
                       response_complete(&b->r[i]),
                   "%s: request %d of %d should get a complete 200 (a "
-                  "report must not disturb the work); it got status "
+                  "report must not disturb the work); got status "
                   "%d, %zu bytes",
                   when, i + 1, b->k, b->r[i].status, b->r[i].received);
 }

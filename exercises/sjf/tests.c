@@ -117,11 +117,12 @@ Test(sjf, the_worker_never_idles_while_jobs_wait,
               sum, took, order_of(&b));
     const struct response *shortest = &b.r[WAITING];
     long long first_done = b.r[0].done_ms;
-    cr_expect(shortest->done_ms - first_done < 100 + SPARE / 2,
-              "the 100 ms sleep should start as soon as the first one "
-              "ends, and end about 100 ms after it; it ended %lld ms "
-              "after (order: %s)",
-              shortest->done_ms - first_done, order_of(&b));
+    cr_expect(
+        shortest->done_ms - first_done < 100 + SPARE / 2,
+        "the 100 ms sleep should start as soon as the first one "
+        "ends, and end about 100 ms after it, but it ended %lld ms "
+        "after (order: %s)",
+        shortest->done_ms - first_done, order_of(&b));
     batch_close(&b);
     stop_server(&s);
 }
@@ -150,7 +151,7 @@ Test(sjf, a_hello_overtakes_waiting_sleeps, .timeout = TEST_TIMEOUT_S)
         r.status == 200 && took < FIRST_MS + 250,
         "GET / arrived behind two waiting 500 ms sleeps while the "
         "worker was busy for %d ms more: shortest first, it runs "
-        "next, in under %d ms; it took %lld ms (status %d)",
+        "next, in under %d ms, but it took %lld ms (status %d)",
         FIRST_MS - 250, FIRST_MS + 250, took, r.status);
     response_free(&r);
     batch_wait(&b, 10000);

@@ -66,12 +66,18 @@ static void read_stats(int fd, struct stats *st, const char *when)
     *st =
         (struct stats){count_in(&r, "accepted"), count_in(&r, "served"),
                        count_in(&r, "running"), count_in(&r, "queued")};
+    char body[120];
+    size_t n =
+        r.body_len < sizeof body - 1 ? r.body_len : sizeof body - 1;
+    for (size_t i = 0; i < n; i++) /* on one line, for the message */
+        body[i] = r.body[i] == '\n' ? '|' : r.body[i];
+    body[n] = '\0';
     cr_assert(st->accepted >= 0 && st->served >= 0 &&
                   st->running >= 0 && st->queued >= 0,
               "%s: the body of /stats should have four lines "
               "\"accepted N\", \"served N\", \"running N\", \"queued "
-              "N\"; it was:\n%.*s",
-              when, (int)r.body_len, r.body);
+              "N\"; got \"%s\" (| for each line end)",
+              when, body);
     response_free(&r);
 }
 
@@ -91,7 +97,7 @@ static void expect_stats(const struct stats *st, struct stats want,
         st->accepted == want.accepted && st->served == want.served &&
             st->running == want.running && st->queued == want.queued,
         "%s: /stats should say accepted %ld, served %ld, running "
-        "%ld, queued %ld; it said accepted %ld, served %ld, "
+        "%ld, queued %ld, but it said accepted %ld, served %ld, "
         "running %ld, queued %ld",
         when, want.accepted, want.served, want.running, want.queued,
         st->accepted, st->served, st->running, st->queued);
