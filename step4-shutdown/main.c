@@ -32,16 +32,24 @@ static void usage(FILE *out)
             DEADLINE_DEFAULT_S, GRACE_MAX_S, GRACE_DEFAULT_S);
 }
 
-/* Parses a whole decimal number in min..max: no atoi(), which turns
- * "80x" into 80 and "x" into 0 without a word. */
-static bool parse_int(const char *s, long min, long max, int *out)
+/* Parses the value of option -name as a whole decimal number in
+ * min..max: no atoi(), which turns "80x" into 80 and "x" into 0
+ * without a word. what names the number, for the message that says
+ * what was wrong. */
+static bool parse_int(char name, const char *what, long min, long max,
+                      int *out)
 {
     char *end;
 
     errno = 0;
-    long n = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || n < min || n > max)
+    long n = strtol(optarg, &end, 10);
+    if (errno != 0 || end == optarg || *end != '\0' || n < min ||
+        n > max) {
+        fprintf(stderr,
+                "server: -%c takes %s from %ld to %ld, not '%s'\n",
+                name, what, min, max, optarg);
         return false;
+    }
     *out = (int)n;
     return true;
 }
@@ -50,50 +58,25 @@ static bool parse_int(const char *s, long min, long max, int *out)
 static int parse_options(int argc, char **argv,
                          struct server_options *opt)
 {
+    bool ok = true;
     int c;
 
-    while ((c = getopt(argc, argv, "p:t:T:G:qh")) != -1) {
+    while (ok && (c = getopt(argc, argv, "p:t:T:G:qh")) != -1) {
         switch (c) {
         case 'p':
-            if (!parse_int(optarg, 0, 65535, &opt->port)) {
-                fprintf(stderr,
-                        "server: -p takes a port from 0 to"
-                        " 65535, not '%s'\n",
-                        optarg);
-                usage(stderr);
-                return 2;
-            }
+            ok = parse_int('p', "a port", 0, 65535, &opt->port);
             break;
         case 't':
-            if (!parse_int(optarg, 1, THREADS_MAX, &opt->threads)) {
-                fprintf(stderr,
-                        "server: -t takes a number of threads"
-                        " from 1 to %d, not '%s'\n",
-                        THREADS_MAX, optarg);
-                usage(stderr);
-                return 2;
-            }
+            ok = parse_int('t', "a number of threads", 1, THREADS_MAX,
+                           &opt->threads);
             break;
         case 'T':
-            if (!parse_int(optarg, 1, DEADLINE_MAX_S,
-                           &opt->deadline_s)) {
-                fprintf(stderr,
-                        "server: -T takes a number of seconds"
-                        " from 1 to %d, not '%s'\n",
-                        DEADLINE_MAX_S, optarg);
-                usage(stderr);
-                return 2;
-            }
+            ok = parse_int('T', "a number of seconds", 1,
+                           DEADLINE_MAX_S, &opt->deadline_s);
             break;
         case 'G':
-            if (!parse_int(optarg, 1, GRACE_MAX_S, &opt->grace_s)) {
-                fprintf(stderr,
-                        "server: -G takes a number of seconds"
-                        " from 1 to %d, not '%s'\n",
-                        GRACE_MAX_S, optarg);
-                usage(stderr);
-                return 2;
-            }
+            ok = parse_int('G', "a number of seconds", 1, GRACE_MAX_S,
+                           &opt->grace_s);
             break;
         case 'q':
             opt->quiet = true;
@@ -105,6 +88,10 @@ static int parse_options(int argc, char **argv,
             usage(stderr);
             return 2;
         }
+    }
+    if (!ok) {
+        usage(stderr);
+        return 2;
     }
     if (optind < argc) {
         fprintf(stderr, "server: unexpected argument '%s'\n",

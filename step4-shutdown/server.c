@@ -8,8 +8,9 @@
  *  - The stop has a bound: when the grace period (-G) is over, every
  *    connection still open is cut, whatever its client is doing.
  *  - Every request has a deadline (-T): a client that sends its
- *    request too slowly, or stops reading the response, loses its
- *    worker after -T seconds instead of holding it for ever.
+ *    request too slowly loses its worker after -T seconds, one that
+ *    stops reading the response after a few -T, instead of holding it
+ *    for ever.
  *
  * How a signal reaches the accept loop: SIGINT and SIGTERM are blocked
  * in every thread, and one thread waits for them in sigwait(). When one
@@ -120,8 +121,11 @@ static int prepare_client(const struct server *s, int fd)
     if (flags < 0 ||
         ((flags & O_NONBLOCK) &&
          fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) ||
-        /* A write that makes no progress for -T seconds fails, so a
-         * client that stops reading cannot hold a worker. */
+        /* A write that makes no progress for -T seconds fails: a
+         * client that stops reading loses its worker after about 3T
+         * (each partial write restarts the timer). One that reads a
+         * little now and then keeps it; the grace period (-G) still
+         * bounds the stop. */
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout,
                    sizeof send_timeout) < 0) {
         fprintf(stderr, "server: preparing a connection: %s\n",
@@ -278,19 +282,21 @@ static void *farewell_main(void *arg)
 
     (void)arg;
     (void)n; /* nothing to do if even that fails */
-    _exit(1);
+    _Exit(1);
 }
 
 /* A second signal during the drain: whoever sent it will not wait,
  * not even for stderr. The process ends when the farewell line is
- * written, or FAREWELL_MS from now, whichever comes first. */
+ * written, or FAREWELL_MS from now, whichever comes first. _Exit() is
+ * C's name for POSIX _exit(): no atexit() handlers, no stdio flush
+ * (which would wait for stderr too). */
 static void exit_now(void)
 {
     pthread_t farewell;
 
     if (pthread_create(&farewell, NULL, farewell_main, NULL) == 0)
         poll(NULL, 0, FAREWELL_MS);
-    _exit(1);
+    _Exit(1);
 }
 
 /* The signal thread: waits for SIGINT or SIGTERM. The first starts the
@@ -320,11 +326,14 @@ static void *signal_main(void *arg)
 
 /* The grace thread, started when the stop begins: waits until main
  * has drained the pool, or until the grace period is over, and then
- * cuts whatever is left. */
+ * cuts whatever is left. It waits in poll() on the wake-up pipe, where
+ * main writes when it is done, with a relative timeout: the one timed
+ * wait that every POSIX system has (macOS lacks sigtimedwait()). */
 static void *grace_main(void *arg)
 {
     struct server *s = arg;
     long long end = io_now_ms() + s->grace_ms;
+    struct pollfd p = {.fd = s->wake[0], .events = POLLIN};
     char byte;
 
     for (;;) {
@@ -336,10 +345,7 @@ static void *grace_main(void *arg)
             return NULL;
         if (left <= 0)
             break;
-        /* poll() with a relative timeout is the one timed wait that
-         * every POSIX system has (no sigtimedwait() on macOS). Main
-         * writes to the wake-up pipe when it is done. */
-        struct pollfd p = {.fd = s->wake[0], .events = POLLIN};
+        /* Readable: main is done, or the signal's byte; look again. */
         if (poll(&p, 1, (int)left) > 0 &&
             read(s->wake[0], &byte, 1) <= 0)
             break; /* cannot happen (the pipe is open): cut now */

@@ -317,16 +317,6 @@ static int read_port(int out, int timeout_ms)
     return port > 0 && port < 65536 ? (int)port : -1;
 }
 
-static void make_log_path(struct server *s)
-{
-    static int count; /* servers started by this test process */
-    const struct criterion_test *t = criterion_current_test;
-
-    snprintf(s->log, sizeof s->log, "%s/%s.%s.%d.log", log_dir(),
-             t != NULL ? t->category : "none",
-             t != NULL ? t->name : "none", ++count);
-}
-
 /* The stderr_unread option: a pipe filled to the brim, whose read
  * end the test keeps and never reads. The write end is blocking again
  * when the server gets it: O_NONBLOCK belongs to the pipe's open file
@@ -352,6 +342,16 @@ static int full_pipe(struct server *s)
     fcntl(p[0], F_SETFD, FD_CLOEXEC);
     s->unread = p[0];
     return p[1];
+}
+
+static void make_log_path(struct server *s)
+{
+    static int count; /* servers started by this test process */
+    const struct criterion_test *t = criterion_current_test;
+
+    snprintf(s->log, sizeof s->log, "%s/%s.%s.%d.log", log_dir(),
+             t != NULL ? t->category : "none",
+             t != NULL ? t->name : "none", ++count);
 }
 
 void start_server(struct server *s, struct start opt)

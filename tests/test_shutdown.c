@@ -617,15 +617,16 @@ Test(shutdown, queued_connections_are_cut_when_the_grace_period_ends,
     batch_close(&b);
 }
 
-/* One worker, the queue full and connections still arriving, 50 a
- * second, faster than it serves them: the accept loop never finds the
- * backlog empty, so it never reaches poll(), and only pool_stop() can
- * wake it where it waits, in pool_submit(). */
+/* One worker, the queue full and connections still arriving, 100 a
+ * second, far faster than it serves them (2 a second): the accept loop
+ * never finds the backlog empty, so it never reaches poll(), and only
+ * pool_stop() can wake it where it waits, in pool_submit(). The queue
+ * (64) is full after about 0.7 s; SIGTERM comes at 1.2 s. */
 #define STREAM_MAX 256
 Test(shutdown, the_stop_reaches_an_accept_loop_waiting_for_room,
      .timeout = TEST_TIMEOUT_S)
 {
-    const char *slow = "GET /sleep?ms=200 HTTP/1.1\r\nHost: t\r\n\r\n";
+    const char *slow = "GET /sleep?ms=500 HTTP/1.1\r\nHost: t\r\n\r\n";
     const struct expect *e = expect_this_step();
     int fds[STREAM_MAX], n = 0;
     long long t0 = io_now_ms(), t_sig = 0, refused_at = 0;
@@ -634,11 +635,11 @@ Test(shutdown, the_stop_reaches_an_accept_loop_waiting_for_room,
     start_server(&s, (struct start){.threads = 1, .grace_s = 2});
     for (;;) {
         long long now = io_now_ms();
-        if (t_sig == 0 && now - t0 >= 1600) { /* 64 queued by now */
+        if (t_sig == 0 && now - t0 >= 1200) {
             signal_server(&s, SIGTERM);
             t_sig = now;
         }
-        if (t_sig != 0 && now - t_sig > 3000 * slow_factor())
+        if (t_sig != 0 && now - t_sig > 1500 * slow_factor())
             break;
         int fd = client_try_connect(s.port);
         if (fd < 0) {
@@ -649,7 +650,7 @@ Test(shutdown, the_stop_reaches_an_accept_loop_waiting_for_room,
         (void)!write(fd, slow, strlen(slow)); /* may be reset */
         if (n == STREAM_MAX)
             break;
-        pause_ms(20);
+        pause_ms(10);
     }
     if (e->graceful_stop && refused_at == 0)
         kill_server(&s);
