@@ -18,14 +18,15 @@ check: criterion
 	@sh exercises/grade.sh $(if $(STEP),STEP="$(STEP)") \
 	    $(if $(EXERCISE),EXERCISE="$(EXERCISE)") \
 	    $(if $(DIR),DIR="$(DIR)") WORKBENCH="$(WORKBENCH)" \
-	    TIMEOUT="$(GRADE_TIMEOUT)"
+	    TIMEOUT="$(GRADE_TIMEOUT)" CC="$(CC)"
 
 exercises-check: criterion
-	@sh exercises/selfcheck.sh
+	@CC="$(CC)" sh exercises/selfcheck.sh
 
 # The suite, built by exercises/grade.sh against a learner's folder:
 # the step's expectations (-DSTEP), the folder's HTTP layer and io.c,
-# its pool.c when GRADE_POOL=1, and an extension's tests.c.
+# the pool's white-box tests GRADE_WHITE_BOX (tests/test_pool*.c) with
+# the folder's pool.c, and an extension's tests.c.
 GRADE_LINK = $(wildcard $(addprefix $(GRADE_DIR)/,http.c http_parse.c io.c))
 grade-suite:
 	@test -n "$(GRADE_DIR)" && test -n "$(GRADE_STEP)" || { \
@@ -36,8 +37,9 @@ grade-suite:
 	    -DTEST_TIMEOUT_S=$(GRADE_TIMEOUT) -Itests -I$(GRADE_DIR) \
 	    $$(pkg-config --cflags criterion) \
 	    -o $(or $(GRADE_SUITE),tests/build/grade/suite) \
-	    $(TEST_SRCS) $(TEST_CASES) $(GRADE_EXTRA) $(GRADE_LINK) \
-	    $(if $(filter 1,$(GRADE_POOL)),tests/test_pool.c \
+	    $(TEST_SRCS) $(filter-out tests/test_pool%,$(TEST_CASES)) \
+	    $(GRADE_EXTRA) $(GRADE_LINK) \
+	    $(if $(strip $(GRADE_WHITE_BOX)),$(GRADE_WHITE_BOX) \
 	        $(GRADE_DIR)/pool.c) \
 	    $$(pkg-config --libs criterion)
 

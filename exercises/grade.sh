@@ -8,8 +8,9 @@
 #  1. builds the folder with its own Makefile;
 #  2. starts its server once, to see it print `listening on`;
 #  3. builds the shared suite against the folder's sources, for the
-#     step's expectations (-DSTEP=N), with a short test timeout; the
-#     pool's white-box tests only if the folder's pool.h has the API;
+#     step's expectations (-DSTEP=N), with a short test timeout; each
+#     of the pool's white-box tests (tests/test_pool*.c) only if the
+#     folder's pool.h declares what it calls;
 #  4. runs the pool tests, then (if they pass) the server tests, with
 #     Criterion's JSON report, and joins it to the hints table
 #     (report.awk).
@@ -23,6 +24,7 @@
 
 set -u
 STEP= EXERCISE= DIR= WORKBENCH=workbench FILTER= TIMEOUT=20 OUT=
+CC=${CC:-cc}
 JOBS=${TEST_JOBS:-8}
 for arg in "$@"; do
     case $arg in
@@ -33,6 +35,7 @@ for arg in "$@"; do
     FILTER=*) FILTER=${arg#*=} ;;
     TIMEOUT=*) TIMEOUT=${arg#*=} ;;
     OUT=*) OUT=${arg#*=} ;;
+    CC=*) CC=${arg#*=} ;;
     *) echo "grade.sh: unknown argument $arg" >&2; exit 2 ;;
     esac
 done
@@ -214,35 +217,63 @@ fi
 
 # ---- 3. Build the suite against the folder ----
 
-pool=0
-pool_why=
-if echo "$tests" | grep -q '^pool/'; then
+# The pool's white-box tests (tests/test_pool*.c) call the folder's
+# pool.h directly: each file is built in only if that pool.h declares
+# what it calls. The others' suites are reported skipped, with why.
+: >"$out/skips"
+white_box=
+for f in tests/test_pool*.c; do
+    [ -f "$f" ] && [ "$f" != tests/test_pool_stress.c ] || continue
+    suites=$(sed -n 's/^Test(\([a-z_0-9]*\),.*/\1/p' "$f" | sort -u)
+    wanted=
+    for su in $suites; do
+        echo "$tests" | grep -q "^$su/" && wanted=1
+    done
+    [ -n "$wanted" ] || continue
+    why=
     if [ ! -f "$dir/pool.h" ]; then
-        pool_why="there is no pool.h in $dir, so the pool's unit tests cannot call it; TASK.md gives the API they need"
-    elif ! ${CC:-cc} -std=c11 -D_POSIX_C_SOURCE=200809L -fsyntax-only \
-        -Werror=implicit-function-declaration -Werror=incompatible-pointer-types \
+        why="there is no pool.h in $dir, so the pool's unit tests cannot call it; TASK.md gives the API they need"
+    elif ! $CC -std=c11 -D_POSIX_C_SOURCE=200809L -fsyntax-only \
+        -Werror=implicit-function-declaration \
+        -Werror=incompatible-pointer-types \
         -DSTEP="$suite_step" -Itests -I"$dir" \
-        $(pkg-config --cflags criterion) tests/test_pool.c \
+        $(pkg-config --cflags criterion) "$f" \
         >"$out/pool-api.log" 2>&1; then
-        pool_why="$dir/pool.h does not declare the API of TASK.md (pool_create, pool_submit): $(grep -m 1 error "$out/pool-api.log" | sed 's/^[^ ]* //; s/ \[-W.*//')"
+        why="$dir/pool.h does not declare the API that $f calls (see TASK.md): $(grep -m 1 error "$out/pool-api.log" | sed 's/^[^ ]* //; s/ \[-W.*//')"
     elif [ ! -f "$dir/pool.c" ]; then
-        pool_why="there is no pool.c in $dir"
-    else
-        pool=1
+        why="there is no pool.c in $dir"
     fi
-fi
+    if [ -z "$why" ]; then
+        white_box="$white_box $f"
+    else
+        for su in $suites; do printf '%s\t%s\n' "$su" "$why" >>"$out/skips"; done
+    fi
+done
+white_suites=$(for f in $white_box; do
+    sed -n 's/^Test(\([a-z_0-9]*\),.*/\1/p' "$f"; done | sort -u)
 build_suite() {
     make -s --no-print-directory grade-suite GRADE_DIR="$dir" \
-        GRADE_STEP="$suite_step" GRADE_POOL="$pool" \
+        GRADE_STEP="$suite_step" GRADE_WHITE_BOX="$white_box" \
         GRADE_EXTRA="$extra" GRADE_SUITE="$out/suite" \
-        GRADE_TIMEOUT="$TIMEOUT" WERROR= >"$out/suite.log" 2>&1
+        GRADE_TIMEOUT="$TIMEOUT" CC="$CC" WERROR= >"$out/suite.log" 2>&1
 }
 if ! build_suite; then
-    if [ $pool = 1 ]; then
-        pool=0
-        pool_why="your pool.c did not build with the tests: $(grep -m 1 -E 'error|undefined' "$out/suite.log")"
-        build_suite
-    fi || build_failure "the tests could not be built against $dir (did an interface in a .h change?):" \
+    built=
+    if [ -n "$white_box" ]; then # without them, then
+        cp "$out/suite.log" "$out/suite-white-box.log"
+        why="your pool.c did not build with the tests: $(grep -m 1 -E 'error|undefined' "$out/suite.log")"
+        white_box=
+        white_suites=
+        if build_suite; then
+            built=1
+            for su in $(sed -n 's/^Test(\([a-z_0-9]*\),.*/\1/p' \
+                tests/test_pool*.c | sort -u); do
+                printf '%s\t%s\n' "$su" "$why" >>"$out/skips"
+            done
+        fi
+    fi
+    [ -n "$built" ] || build_failure \
+        "the tests could not be built against $dir (does it have every file of the HTTP layer? did an interface in a .h change?):" \
         "$out/suite.log" \
         "make grade-suite GRADE_DIR=$dir GRADE_STEP=$suite_step"
 fi
@@ -271,8 +302,12 @@ keep() {
         { for (i = 1; i <= n; i++) if ($0 ~ p[i]) { print; break } }' |
         tr '\n' '|' | sed 's/|$//'
 }
-pool_tests=$(echo "$tests" | grep '^pool/' | keep "${FILTER:-*}")
-other_tests=$(echo "$tests" | grep -v '^pool/' | keep "${FILTER:-*}")
+# The white-box suites (from test_pool*.c, even those skipped) run first.
+white_re="^($(for f in tests/test_pool*.c; do
+    sed -n 's/^Test(\([a-z_0-9]*\),.*/\1/p' "$f"; done | sort -u |
+    tr '\n' '|' | sed 's/|$//'))/"
+pool_tests=$(echo "$tests" | grep -E "$white_re" | keep "${FILTER:-*}")
+other_tests=$(echo "$tests" | grep -vE "$white_re" | keep "${FILTER:-*}")
 if [ -n "$FILTER" ]; then # the table shrinks to the tests run
     awk -F'\t' -v keep="|$pool_tests|$other_tests|" \
         '/^#/ || index(keep, "|" $1 "|")' "$out/table.tsv" \
@@ -281,7 +316,7 @@ if [ -n "$FILTER" ]; then # the table shrinks to the tests run
     echo
 fi
 reports=
-if [ $pool = 1 ] && [ -n "$pool_tests" ]; then
+if [ -n "$white_box" ] && [ -n "$pool_tests" ]; then
     run_suite "$out/pool.json" "@($pool_tests)"
     reports="$out/pool.json"
 fi
@@ -308,10 +343,8 @@ Then go on: make exercise STEP=$((STEP + 1))"
 Then try an extension: see exercises/README.md"
     fi
 fi
-skip_suite=
-[ $pool = 0 ] && [ -n "$pool_why" ] && skip_suite=pool
 # shellcheck disable=SC2086
 awk -f exercises/report.awk -v dir="$dir" -v suite="$out/suite" \
-    -v logs="$out/logs" -v timeout="$TIMEOUT" \
-    -v skip_suite="$skip_suite" -v skip_why="$pool_why" \
+    -v logs="$out/logs" -v timeout="$TIMEOUT" -v skips="$out/skips" \
+    -v white="$white_re" \
     -v next_text="$next" -v rest_why="$rest_why" -v usage_hint="${usage_hint:-}" "$out/table.tsv" $reports

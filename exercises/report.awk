@@ -2,7 +2,7 @@
 # a hints table.
 #
 #   awk -f report.awk -v dir=... -v suite=... -v logs=... \
-#       -v skip_suite=pool -v skip_why="..." -v next_text="..." \
+#       -v skips=FILE -v white=REGEX -v next_text="..." \
 #       TABLE JSON...
 #
 # TABLE: the expanded hints table (tab-separated: suite/test,
@@ -17,6 +17,11 @@
 BEGIN {
     FS = "\t"
     rows = 0
+    # skips: suite<TAB>why, for the white-box suites left out
+    while (skips != "" && (getline l < skips) > 0) {
+        split(l, f, "\t")
+        skip_why[f[1]] = f[2]
+    }
 }
 
 # The table comes first: one row per expectation.
@@ -133,14 +138,14 @@ END {
         t = test[i]
         split(t, parts, "/")
         st = (t in status) ? status[t] : "MISSING"
-        if (skip_suite != "" && parts[1] == skip_suite) {
+        if (parts[1] in skip_why) {
             printf "– %s\n", text[i]
-            if (!skipped_pool++)
-                printf "    (skipped: %s)\n", skip_why
+            if (!said[skip_why[parts[1]]]++)
+                printf "    (skipped: %s)\n", skip_why[parts[1]]
             skipped++
             continue
         }
-        if (rest_why != "" && parts[1] != "pool" &&
+        if (rest_why != "" && t !~ white &&
             (st == "MISSING" || st == "SKIPPED")) {
             printf "– %s\n", text[i]
             if (!rest_count++)
@@ -180,8 +185,9 @@ END {
             split_message(first_message[t], i)
         if (message_count[t] > 1)
             got = got " (and " message_count[t] - 1 " more)"
-        if (usage_hint != "" && got ~ /did not print `listening on/ &&
-            got ~ /exited with status 2/)
+        # the server refused its options: say that, not the test's hint
+        if (usage_hint != "" && (got ~ /usage: exit status 2/ ||
+            (got ~ /listening on/ && got ~ /exited with status 2/)))
             hint[i] = usage_hint
         path = log_of(t)
         if (path != "")

@@ -23,6 +23,8 @@ trap 'rm -rf "$scratch"' EXIT
 trap 'exit 130' INT TERM
 failures=0
 FAIL_TIMEOUT=10 # seconds per test in runs that must fail
+cc=${CC:-cc}
+cc_name=$(basename "${cc%% *}") # tests.mk's CC_NAME: where suites go
 
 # SECTIONS="1 4": run only those sections (all by default).
 want() { case " ${SECTIONS:-1 2 3 4 5 6} " in *" $1 "*) return 0 ;; esac; return 1; }
@@ -78,7 +80,7 @@ if want 1; then
             show "$scratch/build"
             continue
         fi
-        tests/build/"$ref"/suite --list 2>/dev/null | awk '
+        "tests/build/$cc_name/$ref/suite" --list 2>/dev/null | awk '
             /^[a-z_0-9]+: [0-9]+ tests?$/ { s = $1; sub(/:$/, "", s); next }
             /── / { t = $0; sub(/^.*── /, "", t); print s "/" t }' |
             sort >"$scratch/suite"
