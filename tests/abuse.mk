@@ -2,7 +2,7 @@
 # Included by the top-level Makefile; runs from the repository root.
 # What the targets check, and the latest results: tests/README.md.
 
-# ---- make fuzz: libFuzzer over http_parse() (Linux, clang) ----
+# ---- make fuzz: libFuzzer over the parser and router (Linux, clang) ----
 
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
@@ -67,7 +67,8 @@ fuzz-clean:
 	rm -rf $(FUZZ_BIN) $(FUZZ_DIR)/corpus $(FUZZ_DIR)/artifacts
 
 help::
-	@echo "make fuzz            fuzz http_parse() for FUZZ_SECONDS (60)," \
+	@echo "make fuzz            fuzz the parser and router for" \
+	    "FUZZ_SECONDS (60)," \
 	    "clang+libFuzzer"
 	@echo "make fuzz-clean      drop the fuzzer, its corpus and crashes"
 

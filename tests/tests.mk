@@ -2,7 +2,8 @@
 # and run from the repository root.
 #
 # One suite (tests/*.c, Criterion) is built once per step, against that
-# step's http.c, http_parse.c, io.c and pool.c, and run against that step's server.
+# step's http.c, http_parse.c, io.c and pool.c, and run against that
+# step's server.
 # tests/expect.c says what each step is expected to do.
 #
 # Whatever the test targets build carries the compiler's name, so that
