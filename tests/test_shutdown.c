@@ -425,7 +425,7 @@ Test(shutdown, a_second_signal_during_the_drain_exits_1_at_once,
     start_server(&s, (struct start){.threads = 1});
     int fd = client_connect(s.port);
     client_send(fd, sleep, strlen(sleep));
-    pause_ms(100);
+    pause_ms(100 * slow_factor()); /* a worker has taken it */
     signal_server(&s, SIGTERM);
     if (e->graceful_stop) {
         cr_assert(
@@ -557,7 +557,7 @@ Test(shutdown, a_slow_reader_is_cut_when_the_grace_period_ends,
                          .threads = 1, .deadline_s = 2, .grace_s = 2});
     int fd = client_connect(s.port);
     client_send(fd, bytes, strlen(bytes));
-    pause_ms(300);
+    pause_ms(300 * slow_factor()); /* a worker is writing to it */
     expect_cut_at_grace(&s, &fd, 1, 2, 1,
                         "a client reading 16 MB slowly");
     close(fd);
@@ -695,7 +695,7 @@ Test(shutdown, a_second_signal_exits_at_once_even_if_stderr_blocks,
                  (struct start){.threads = 1, .stderr_unread = true});
     int fd = client_connect(s.port);
     client_send(fd, sleep, strlen(sleep));
-    pause_ms(100);
+    pause_ms(100 * slow_factor()); /* a worker has taken it */
     signal_server(&s, SIGTERM);
     long long t = io_now_ms();
     if (e->graceful_stop) {
