@@ -402,7 +402,8 @@ Test(loop, deadlines_count_from_accept, .timeout = TEST_TIMEOUT_S)
     } else {
         cr_expect(half_at < 0 && silent_at < 0,
                   "step %d has no deadline: neither slow client should "
-                  "hear from the server, but one did");
+                  "hear from the server, but one did",
+                  e->step);
     }
     if (half_at >= 0)
         response_free(&r);
