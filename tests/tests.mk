@@ -171,7 +171,7 @@ test-run-tsan:
 # signal's _Exit(1) is not, as it leaves memory behind on purpose.
 # The servers are built as server-valgrind-<cc> with DWARF 4 debug
 # info, which valgrind 3.19 reads whichever compiler made it.
-VALGRIND_TESTS = @(routes/*|robust/*|process/*|shutdown/sigterm_when_idle*|shutdown/*_cut_when_the_grace_period_ends)
+VALGRIND_TESTS = @(routes/*|conformance/*|robust/*|process/*|shutdown/sigterm_when_idle*|shutdown/*_cut_when_the_grace_period_ends)
 valgrind: criterion test-build
 	@command -v valgrind >/dev/null || { \
 	    echo "make valgrind: install valgrind first"; exit 1; }
