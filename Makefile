@@ -30,7 +30,7 @@ diff:
 	    $(call step_dir,$(FROM)) $(call step_dir,$(TO)) || true
 
 # Linux-only calls and macros that would break the build on macOS.
-NOT_PORTABLE = accept4|SOCK_CLOEXEC|MSG_NOSIGNAL|eventfd|signalfd|pipe2|prctl|sem_init|pthread_barrier|_GNU_SOURCE
+NOT_PORTABLE = INADDR_LOOPBACK|accept4|SOCK_CLOEXEC|MSG_NOSIGNAL|eventfd|signalfd|pipe2|prctl|sem_init|pthread_barrier|_GNU_SOURCE|_DARWIN_C_SOURCE
 check-portable:
 	@if grep -nE '$(NOT_PORTABLE)' $(addsuffix /*.[ch],$(STEPS)) \
 	    $(addsuffix /Makefile,$(STEPS)); then \

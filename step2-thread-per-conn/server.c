@@ -30,7 +30,9 @@ int server_listen(int port, int *bound_port, const char **failed_call)
     socklen_t addr_len = sizeof addr;
     int one = 1;
 
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    /* 127.0.0.1: POSIX gives it no name, and macOS hides the usual
+     * one from a program that asks for POSIX only. */
+    addr.sin_addr.s_addr = htonl(0x7f000001);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) {
         *failed_call = "socket";

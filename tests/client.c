@@ -42,7 +42,7 @@ static int connect_with(int port, int rcvbuf)
                                .sin_port = htons((uint16_t)port)};
     int one = 1;
 
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_addr.s_addr = htonl(0x7f000001); /* 127.0.0.1 */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     cr_assert(fd >= 0, "socket: %s", strerror(errno));
     /* Small writes leave at once: one-byte-at-a-time means it. */
@@ -67,7 +67,7 @@ int client_connect_within(int port, int timeout_ms)
     int err = 0;
     socklen_t len = sizeof err;
 
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_addr.s_addr = htonl(0x7f000001); /* 127.0.0.1 */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     cr_assert(fd >= 0, "socket: %s", strerror(errno));
     int flags = fcntl(fd, F_GETFL);

@@ -130,7 +130,7 @@ static void tcp_pair(int sv[2])
     socklen_t len = sizeof addr;
     int size = BUFSIZE;
 
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_addr.s_addr = htonl(0x7f000001); /* 127.0.0.1 */
     int lfd = socket(AF_INET, SOCK_STREAM, 0);
     sv[0] = socket(AF_INET, SOCK_STREAM, 0);
     cr_assert(lfd >= 0 && sv[0] >= 0, "socket: %s", strerror(errno));

@@ -18,7 +18,7 @@ int main(void)
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
     socklen_t len = sizeof addr;
 
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_addr.s_addr = htonl(0x7f000001); /* 127.0.0.1 */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 ||
         getsockname(fd, (struct sockaddr *)&addr, &len) < 0) {

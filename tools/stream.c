@@ -890,7 +890,7 @@ int stream_main(int argc, char **argv)
         return status;
     s.addr = (struct sockaddr_in){.sin_family = AF_INET,
                                   .sin_port = htons((uint16_t)s.port)};
-    s.addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    s.addr.sin_addr.s_addr = htonl(0x7f000001); /* 127.0.0.1 */
     int n = snprintf(s.text, sizeof s.text,
                      "GET / HTTP/1.1\r\nHost: %s:%d\r\n"
                      "Connection: close\r\n\r\n",

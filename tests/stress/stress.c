@@ -129,7 +129,7 @@ static int open_socket(bool *connected)
                                .sin_port = htons((uint16_t)port)};
     int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_addr.s_addr = htonl(0x7f000001); /* 127.0.0.1 */
     if (fd < 0)
         return -1;
     int flags = fcntl(fd, F_GETFL);
