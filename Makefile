@@ -62,5 +62,6 @@ help::
 .PHONY: all $(STEPS) diff check-portable format format-check clean help
 
 # Tests, tools and slides each keep their targets beside their files.
--include tests/tests.mk tests/abuse.mk tools/tools.mk slides/slides.mk \
+-include tests/tests.mk tests/abuse.mk tests/macos.mk tools/tools.mk \
+    slides/slides.mk \
     exercises/exercises.mk
