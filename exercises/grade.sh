@@ -239,7 +239,7 @@ for f in tests/test_pool*.c; do
         -DSTEP="$suite_step" -Itests -I"$dir" \
         $(pkg-config --cflags criterion) "$f" \
         >"$out/pool-api.log" 2>&1; then
-        why="$dir/pool.h does not declare the API that $f calls (see TASK.md): $(grep -m 1 error "$out/pool-api.log" | sed 's/^[^ ]* //; s/ \[-W.*//')"
+        why="$dir/pool.h does not declare the API that $f calls (see TASK.md): $(grep error "$out/pool-api.log" | head -n 1 | sed 's/^[^ ]* //; s/ \[-W.*//')"
     elif [ ! -f "$dir/pool.c" ]; then
         why="there is no pool.c in $dir"
     fi
@@ -261,7 +261,7 @@ if ! build_suite; then
     built=
     if [ -n "$white_box" ]; then # without them, then
         cp "$out/suite.log" "$out/suite-white-box.log"
-        why="your pool.c did not build with the tests: $(grep -m 1 -E 'error|undefined' "$out/suite.log")"
+        why="your pool.c did not build with the tests: $(grep -E 'error|undefined' "$out/suite.log" | head -n 1)"
         white_box=
         if build_suite; then
             built=1

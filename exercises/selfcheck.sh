@@ -290,7 +290,7 @@ if want 6; then
         if [ $rc = 1 ] && grep -q "$4" "$scratch/report" &&
             grep -q 'by hand' "$scratch/report" &&
             ! grep -q '^    expected: ' "$scratch/report"; then
-            ok "$1: \"$(grep -m 1 '^✘' "$scratch/report" | cut -c 1-70)...\""
+            ok "$1: \"$(grep '^✘' "$scratch/report" | head -n 1 | cut -c 1-70)...\""
         else
             bad "$1 should get the build-failure report (status $rc):"
             show "$scratch/report"

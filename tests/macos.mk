@@ -1,4 +1,4 @@
-# tests/macos.mk - make macos-check: every step, tool, test source,
+# tests/macos.mk - make check-scripts, and make macos-check: every step, tool, test source,
 # extension solution and FILL=1 variant cross-compiled for macOS
 # (aarch64 and x86_64) with -Werror. Included by ../Makefile, run from
 # the repository root; tests/macos-check.sh does the work.
@@ -53,8 +53,14 @@ macos-zig:
 	    tar -xzf "$$tgz" && rm -f "$$tgz" && \
 	    ./package/zig version
 
+# What a learner runs is POSIX sh (dash), POSIX options, make 3.81.
+check-scripts:
+	@sh tests/check-scripts.sh
+
 help::
+	@echo "make check-scripts   scripts pass dash -n; no GNU-only options,"
+	@echo "                     no make feature newer than 3.81 (macOS)"
 	@echo "make macos-check     cross-compile steps, tools, tests, exercises"
 	@echo "                     for aarch64-macos and x86_64-macos (zig)"
 
-.PHONY: macos-check macos-zig
+.PHONY: macos-check macos-zig check-scripts
