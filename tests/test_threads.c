@@ -8,7 +8,8 @@
  * that nobody joins ends, but its stack stays mapped for ever). The
  * kernel's count of a process's threads and of its virtual memory
  * can. Both live in /proc, which only Linux has: elsewhere these
- * tests are skipped with a message.
+ * tests are skipped with a message. TEST_PROC=path reads another
+ * folder instead (TEST_PROC=/nonexistent shows the skip on Linux).
  */
 #include "client.h"
 #include "expect.h"
@@ -25,15 +26,22 @@
 
 #define VM_GROWTH_MAX_KB (256L * 1024) /* 256 MiB after a burst */
 
+/* Where the kernel's process files are: /proc, or TEST_PROC. */
+static const char *proc_dir(void)
+{
+    const char *dir = getenv("TEST_PROC");
+    return dir != NULL && dir[0] != '\0' ? dir : "/proc";
+}
+
 /* The value of a "Name:\tvalue" line of /proc/PID/status (VmSize is
  * in kB), or -1 if it cannot be read. */
 static long proc_status(pid_t pid, const char *name)
 {
-    char path[64], line[256];
+    char path[512], line[256];
     long value = -1;
     size_t len = strlen(name);
 
-    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+    snprintf(path, sizeof path, "%s/%ld/status", proc_dir(), (long)pid);
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return -1;
@@ -55,10 +63,10 @@ static long proc_status(pid_t pid, const char *name)
  * stays so until the thread is detached or joined. -1 on error. */
 static long proc_writable_kb(pid_t pid)
 {
-    char path[64], line[512];
+    char path[512], line[512];
     long kb = 0;
 
-    snprintf(path, sizeof path, "/proc/%ld/maps", (long)pid);
+    snprintf(path, sizeof path, "%s/%ld/maps", proc_dir(), (long)pid);
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return -1;
@@ -78,9 +86,13 @@ static long proc_writable_kb(pid_t pid)
 
 static void skip_without_proc(void)
 {
-    if (access("/proc/self/status", R_OK) != 0)
+    char path[512];
+
+    snprintf(path, sizeof path, "%s/self/status", proc_dir());
+    if (access(path, R_OK) != 0)
         cr_skip_test("needs /proc/PID/status to count threads and "
-                     "memory (Linux only); skipped");
+                     "memory (Linux only): no %s; skipped",
+                     path);
 }
 
 /* Threads a sanitizer's runtime adds to every threaded server
