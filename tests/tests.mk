@@ -85,7 +85,7 @@ criterion:
 	    echo "make test: the tests need Criterion (a C test library)."; \
 	    echo "Install it with your package manager, e.g.:"; \
 	    echo "  dnf install criterion-devel   (Fedora)"; \
-	    echo "  pacman -S criterion           (Arch)"; \
+	    echo "  yay -S criterion              (Arch: the AUR)"; \
 	    echo "or from https://github.com/Snaipe/Criterion, then run"; \
 	    echo "make test again."; \
 	    exit 1; \
