@@ -44,7 +44,8 @@ fi
 # The options as a command line uses them (each pattern is written so
 # that it does not match its own line).
 gnu='sed( +-[a-zA-Z]+)* +-[a-zA-Z]*i([ '\''"]|$)|readlink +-f|stat +-c'
-gnu="$gnu"'|date +-d|(^|[;&|({ ])timeout +[0-9-]|grep( +-[a-zA-Z]+)* +-[a-zA-Z]*P'
+gnu="$gnu"'|date +-d|(^|[;&|({ ])timeout +[0-9-]'
+gnu="$gnu"'|grep( +-[a-zA-Z]+)* +-[a-zA-Z]*P'
 if grep -nE "$gnu" $scripts $makefiles | grep -vE ':[0-9]+: *#'; then
     echo "check-scripts: a GNU-only option above; macOS has BSD tools"
     fail=1
@@ -53,7 +54,8 @@ fi
 # Make 3.82 and later: .ONESHELL, .RECIPEPREFIX, undefine, private,
 # define NAME =; 4.0 and later: != and ::= assignments, $(file ...).
 new='^\.ONESHELL|^\.RECIPEPREFIX|^ *undefine |(^|[ :;])private +[A-Za-z_]'
-new="$new"'|^define +[A-Za-z_0-9]+ +[:+?!]?=|^[^#=]*[^:]:[:]=|^[A-Za-z_0-9]+ *!='
+new="$new"'|^define +[A-Za-z_0-9]+ +[:+?!]?=|^[^#=]*[^:]:[:]='
+new="$new"'|^[A-Za-z_0-9]+ *!='
 new="$new"'|[$][(]file '
 if grep -nE "$new" $makefiles | grep -vE ':[0-9]+: *#'; then
     echo "check-scripts: a make feature newer than 3.81 above (macOS)"

@@ -1,6 +1,8 @@
-# tests/macos.mk - make check-scripts, and make macos-check: every step, tool, test source,
-# extension solution and FILL=1 variant cross-compiled for macOS
-# (aarch64 and x86_64) with -Werror. Included by ../Makefile, run from
+# tests/macos.mk - builds on a Mac. make check-scripts: the scripts
+# and Makefiles a learner runs are portable (tests/check-scripts.sh).
+# make macos-check: every step, tool, test source, extension solution
+# and FILL=1 variant cross-compiled for macOS (aarch64 and x86_64)
+# with -Werror. Included by ../Makefile, run from
 # the repository root; tests/macos-check.sh does the work.
 #
 # The compiler is Zig 0.11.0, which carries Apple's libc headers,
