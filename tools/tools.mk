@@ -10,14 +10,17 @@ TOOLS_WARN += -Werror
 endif
 TOOLS_CFLAGS = -O2 -g $(CFLAGS) $(SANITIZE)
 TOOLS = tools/timeline tools/peak tools/freeport
-TIMELINE_SRCS = tools/timeline.c tools/fire.c tools/draw.c tools/stream.c \
-    tools/parse.c
+# The timeline client, in its layers (timeline.c's opening comment).
+TIMELINE_SRCS = tools/clock.c tools/conn.c tools/svg.c tools/parse.c \
+    tools/fire.c tools/summary.c tools/stream.c tools/hold.c \
+    tools/figures.c tools/draw.c tools/stream_draw.c tools/stream_main.c \
+    tools/timeline.c
 
 # The numbers of the steps, from the step folders (step3-thread-pool: 3).
 STEP_NUMBERS = $(patsubst step%,%,$(foreach s,$(STEPS),$(firstword \
     $(subst -, ,$(s)))))
 
-tools/timeline: $(TIMELINE_SRCS) tools/timeline.h tools/parse.h
+tools/timeline: $(TIMELINE_SRCS) $(wildcard tools/*.h)
 	$(CC) $(TOOLS_WARN) $(TOOLS_CFLAGS) -o $@ $(TIMELINE_SRCS) -lm
 
 tools/peak: tools/peak.c tools/parse.c tools/parse.h
