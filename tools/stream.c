@@ -12,16 +12,8 @@
  *                500 ms, never finishing it, and connect again as
  *                soon as the server closes them (slowloris);
  *   --hold N     N connections, opened before the stream starts, send
- *                nothing at all. A connection is open for the client
- *                as soon as it sits in the server's backlog, which
- *                holds only 128, and the kernel drops a connect()
- *                while it is full (and tries again only a second
- *                later). So at most HOLD_AT_ONCE connect at once,
- *                and one unanswered after HOLD_RETRY_MS is closed and
- *                opened anew: the backlog is full again as soon as
- *                the server has emptied it, and a server that accepts
- *                many at a time can. Opening stops when all are open
- *                or none opened for HOLD_STALL_MS.
+ *                nothing at all (hold.c: how they are opened past a
+ *                full backlog).
  * A request unanswered after -d seconds counts as unanswered: it sorts
  * after every answer, so a percentile that lands on it says ">5000
  * ms" and is never left out. One thread and poll(), as in fire.c; the
