@@ -128,13 +128,13 @@ plan() {
     steps=$1 servers=$2 left=0
     if part wrk; then
         t=$((ROUNDS * 2 * servers * $(wrk_cost)))
-        echo "bench: wrk $ROUNDS rounds x 2 levels x $servers servers" \
-            "x $SECONDS_EACH s = $(duration $t)" >&2
+        echo "bench: wrk: $ROUNDS round(s) x 2 levels x $servers" \
+            "servers x $SECONDS_EACH s = $(duration $t)" >&2
         left=$((left + t))
     fi
     if part scenarios; then
         t=$((steps * SCENARIOS_S))
-        echo "bench: scenarios $steps steps x $SCENARIOS_S s" \
+        echo "bench: scenarios: $steps steps x $SCENARIOS_S s" \
             "= $(duration $t)" >&2
         left=$((left + t))
     fi
@@ -143,15 +143,15 @@ plan() {
         for n in $IDLE; do
             t=$((t + ROUNDS * steps * $(idle_cost "$n")))
         done
-        echo "bench: idle $ROUNDS rounds x $steps steps x" \
+        echo "bench: idle: $ROUNDS round(s) x $steps steps x" \
             "($IDLE connections: 4 s + 1 s per 5000) = $(duration $t)" >&2
         left=$((left + t))
     fi
     if part slowloris; then
         t=$((ROUNDS * $(count_words "$TRICKLERS") * steps * \
             $(slowloris_cost)))
-        echo "bench: slowloris $ROUNDS rounds x $(count_words \
-            "$TRICKLERS") sizes x $steps steps x" \
+        echo "bench: slowloris: $ROUNDS round(s) x $(count_words \
+            "$TRICKLERS") size(s) x $steps steps x" \
             "($SLOWLORIS_SECONDS + 2) s = $(duration $t)" >&2
         left=$((left + t))
     fi
@@ -328,7 +328,7 @@ rounds() {
     while [ $round -le "$ROUNDS" ]; do
         for conns in 1 64; do
             while read -r name port pid; do
-                progress "wrk, $conns connections" "$name" $round \
+                progress "wrk, $conns conn" "$name" $round \
                     "$(wrk_cost)"
                 printf '  round %d, %2d connections: %s\n' \
                     $round "$conns" "$name"
@@ -860,7 +860,7 @@ mkdir -p "$OUT" || exit 1
 servers=$#
 [ "$REF" = nginx ] && servers=$((servers + 1))
 began=$(date +%s)
-echo "bench: $MODE: parts: $PARTS; $ROUNDS rounds; writes $OUT/" >&2
+echo "bench: $MODE: parts: $PARTS; rounds: $ROUNDS; writes $OUT/" >&2
 plan $# $servers
 # Quick: the terminal gets the table; every round's line goes to a log.
 if [ "$MODE" = quick ]; then

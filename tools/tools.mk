@@ -75,12 +75,12 @@ endif
 help::
 	@echo "make timeline        build the timeline client (tools/timeline)"
 	@echo "make demo STEP=n     watch step n serve slow-mix, sleepers, idle"
-	@echo "make bench           every step and nginx, about 3 minutes;" \
-	    "prints a table, writes bench/out/"
-	@echo "make bench-report    the full run, about 40 minutes; rewrites" \
-	    "bench/README.md and README.md's bench block"
-	@echo "  REF= leaves nginx out; BENCH_ROUNDS, BENCH_SECONDS," \
-	    "BENCH_PARTS ...: see tools/README.md"
+	@echo "make bench           every step and nginx in 3 min: a table;" \
+	    "writes bench/out/"
+	@echo "make bench-report    the full run (40 min); rewrites" \
+	    "bench/README.md, README.md"
+	@echo "  REF= leaves nginx out; BENCH_ROUNDS, BENCH_PARTS ...:" \
+	    "tools/README.md"
 
 .PHONY: timeline demo bench bench-report
 

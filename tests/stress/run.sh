@@ -288,7 +288,12 @@ run_sigterm() {
     echo "stress: the health checks read /proc: Linux only" >&2
     exit 2
 }
+step_s=26 # a step's scenarios take about this long on 2 busy cores
+done_steps=0
 for step in "$@"; do
+    echo "stress: $step, step $((done_steps + 1)) of $#;" \
+        "about $((($# - done_steps) * step_s)) s left" >&2
+    done_steps=$((done_steps + 1))
     graceful=0
     [ "$(step_number "$step")" -ge 4 ] && graceful=1
     echo "== $step ($step/server $(options_for "$step"))"
