@@ -1,43 +1,69 @@
 #!/bin/sh
-# bench.sh STEP_DIR... - measure every step the same way; write bench/.
+# bench.sh STEP_DIR... - measure every step the same way.
 #
-# Run by `make bench`; REF=nginx adds nginx as a reference. All servers
-# run side by side, started with -q, and are measured in rounds that
-# take turns between them, so that a noisy moment on the machine hurts
-# them all alike:
+# Two modes, chosen by BENCH_MODE:
+#   quick (make bench): a few minutes; wrk at 1 and 64 connections, one
+#     round of 200 trickling clients, one of 10,000 idle; prints a
+#     compact table and writes only under bench/out/ (ignored by git);
+#   report (make bench-report): the full run, about 40 minutes; it
+#     rewrites the checked-in report bench/README.md, its pictures and
+#     the top-level README between its bench markers.
+# REF=nginx adds nginx as a reference. All servers run side by side,
+# started with -q, and are measured in rounds that take turns between
+# them, so that a noisy moment on the machine hurts them all alike:
 #   - wrk at 1 and at 64 connections, every request on a new connection
-#     (Connection: close), BENCH_SECONDS (3) each, BENCH_ROUNDS (5)
-#     rounds; the round with the median requests/s is reported;
+#     (Connection: close), BENCH_SECONDS each, BENCH_ROUNDS rounds; the
+#     round with the median requests/s is reported;
 #   - the most threads and memory each server used in its 64-connection
-#     runs (tools/peak, from /proc; n/a where there is no /proc);
+#     runs, and the processor time it spent per request (tools/peak,
+#     from /proc; n/a where there is no /proc);
 # then, once per step, the slow-mix and sleepers scenarios with the
 # timeline client; then two scenarios in BENCH_ROUNDS interleaved
 # rounds, each run against a server started afresh for it:
-#   - slowloris: K trickling clients (BENCH_TRICKLERS, "0 50 200") for
-#     BENCH_SLOWLORIS_SECONDS (20) while the timeline client sends GET /
+#   - slowloris: K trickling clients (BENCH_TRICKLERS) for
+#     BENCH_SLOWLORIS_SECONDS while the timeline client sends GET /
 #     every 10 ms; p50 and p99 of those requests;
-#   - idle: N idle connections held (BENCH_IDLE, "1000 5000 10000"),
-#     the servers started with -T 600, then GET / every 10 ms for 1 s;
-#     the server's threads, memory and descriptors, the kernel's TCP
-#     memory, and the p99 of the requests.
-# BENCH_PARTS ("wrk scenarios idle slowloris") picks what to measure;
-# the figures of the parts not measured are kept from the last run's
-# bench/raw.tsv, so one part can be measured again alone. Every server
-# runs under the same `ulimit -n 11000`. Nothing is asserted: the
-# figures are printed, and written with charts to bench/. Every process
-# it starts is stopped when it exits, Ctrl-C included.
+#   - idle: N idle connections held (BENCH_IDLE), the servers started
+#     with -T 600, then GET / every 10 ms for 1 s; the server's
+#     threads, memory and descriptors, the kernel's TCP memory, and the
+#     p99 of the requests.
+# BENCH_PARTS picks what to measure; in report mode the figures of the
+# parts not measured are kept from the last run's bench/raw.tsv, so one
+# part can be measured again alone. The defaults of each mode are
+# below; seconds are whole numbers. Every server runs under the same
+# `ulimit -n 11000`. Nothing is asserted: the figures are printed and
+# written. Progress (part, server, round, time left) goes to stderr.
+# Every process it starts is stopped when it exits, Ctrl-C included.
 
 cd "$(dirname "$0")/.." || exit 1
 THREADS=4       # -t for step 3 and later
 HEAD_DEADLINE=2 # -T for step 4 and later: the idle picture shows it
 SHORT_DEADLINE=$HEAD_DEADLINE
-SECONDS_EACH=${BENCH_SECONDS:-3}
-ROUNDS=${BENCH_ROUNDS:-5}
-OUT=${BENCH_OUT:-bench} # BENCH_OUT: write elsewhere, for experiments
-PARTS=${BENCH_PARTS:-wrk scenarios idle slowloris}
-SLOWLORIS_SECONDS=${BENCH_SLOWLORIS_SECONDS:-20}
-TRICKLERS=${BENCH_TRICKLERS:-0 50 200}
-IDLE=${BENCH_IDLE:-1000 5000 10000}
+MODE=${BENCH_MODE:-quick}
+case $MODE in
+quick)
+    SECONDS_EACH=${BENCH_SECONDS:-3}
+    ROUNDS=${BENCH_ROUNDS:-1}
+    OUT=${BENCH_OUT:-bench/out}
+    PARTS=${BENCH_PARTS:-wrk idle slowloris}
+    SLOWLORIS_SECONDS=${BENCH_SLOWLORIS_SECONDS:-5}
+    TRICKLERS=${BENCH_TRICKLERS:-200}
+    IDLE=${BENCH_IDLE:-10000}
+    ;;
+report)
+    SECONDS_EACH=${BENCH_SECONDS:-3}
+    ROUNDS=${BENCH_ROUNDS:-5}
+    OUT=${BENCH_OUT:-bench} # BENCH_OUT: write elsewhere, for experiments
+    PARTS=${BENCH_PARTS:-wrk scenarios idle slowloris}
+    SLOWLORIS_SECONDS=${BENCH_SLOWLORIS_SECONDS:-20}
+    TRICKLERS=${BENCH_TRICKLERS:-0 50 200}
+    IDLE=${BENCH_IDLE:-1000 5000 10000}
+    ;;
+*)
+    echo "bench: BENCH_MODE is quick or report, not '$MODE'" >&2
+    exit 2
+    ;;
+esac
 FD_LIMIT=11000   # ulimit -n of every server: room for 10,000 idle
 EVERY_MS=10      # the timeline client's GET / comes this often
 PATIENCE_S=2     # and counts as unanswered after this long
@@ -57,6 +83,89 @@ ulimit -n $FD_LIMIT || {
 part() {
     case " $PARTS " in *" $1 "*) return 0 ;; esac
     return 1
+}
+
+# need COMMAND PACKAGE WHAT: stop, saying so, when COMMAND is missing.
+need() {
+    command -v "$1" >/dev/null 2>&1 && return 0
+    [ -x "/usr/sbin/$1" ] && return 0
+    echo "bench: $1 is not installed, and $3 needs it. Install it" \
+        "(Debian, Ubuntu: apt-get install $2; macOS: brew install $1)" \
+        "and run again." >&2
+    exit 1
+}
+
+# ---- the plan: how long each run takes, from the knobs ----
+#
+# Seconds per run, as measured on 2 busy cores: a wrk run takes its
+# BENCH_SECONDS; a slowloris run 2 s more (a server started, and the
+# last requests' patience); an idle run of N connections about
+# 4 + N / 5000 s (opening them, 1 s of requests, the patience); the
+# scenarios about 12 s per step.
+SCENARIOS_S=12
+wrk_cost() { echo "$SECONDS_EACH"; }
+slowloris_cost() { echo $((SLOWLORIS_SECONDS + 2)); }
+idle_cost() { echo $((4 + $1 / 5000)); }
+
+count_words() {
+    # shellcheck disable=SC2086 # the words are counted
+    set -- $1
+    echo $#
+}
+
+# duration SECONDS: "3 min 5 s", "40 s".
+duration() {
+    if [ "$1" -ge 60 ]; then
+        echo "$(($1 / 60)) min $(($1 % 60)) s"
+    else
+        echo "$1 s"
+    fi
+}
+
+# plan STEPS SERVERS: prints the estimate of each part on stderr and
+# sets left, the seconds of the whole run.
+plan() {
+    steps=$1 servers=$2 left=0
+    if part wrk; then
+        t=$((ROUNDS * 2 * servers * $(wrk_cost)))
+        echo "bench: wrk: $ROUNDS round(s) x 2 levels x $servers" \
+            "servers x $SECONDS_EACH s = $(duration $t)" >&2
+        left=$((left + t))
+    fi
+    if part scenarios; then
+        t=$((steps * SCENARIOS_S))
+        echo "bench: scenarios: $steps steps x $SCENARIOS_S s" \
+            "= $(duration $t)" >&2
+        left=$((left + t))
+    fi
+    if part idle; then
+        t=0
+        for n in $IDLE; do
+            t=$((t + ROUNDS * steps * $(idle_cost "$n")))
+        done
+        echo "bench: idle: $ROUNDS round(s) x $steps steps x" \
+            "($IDLE connections: 4 s + 1 s per 5000) = $(duration $t)" >&2
+        left=$((left + t))
+    fi
+    if part slowloris; then
+        t=$((ROUNDS * $(count_words "$TRICKLERS") * steps * \
+            $(slowloris_cost)))
+        echo "bench: slowloris: $ROUNDS round(s) x $(count_words \
+            "$TRICKLERS") size(s) x $steps steps x" \
+            "($SLOWLORIS_SECONDS + 2) s = $(duration $t)" >&2
+        left=$((left + t))
+    fi
+    echo "bench: about $(duration $left) in all" >&2
+}
+
+# progress WHAT SERVER ROUND COST: one line on stderr as a run starts,
+# with the time the plan leaves; then COST seconds off the plan. ROUND
+# is empty for a part without rounds.
+progress() {
+    printf 'bench: %s, %s%s; about %s left\n' "$1" "$2" \
+        "${3:+, round $3 of $ROUNDS}" "$(duration "$left")" >&2
+    left=$((left - $4))
+    [ "$left" -ge 0 ] || left=0
 }
 
 raw=$tmp/raw.tsv # every figure measured, one per line
@@ -219,6 +328,8 @@ rounds() {
     while [ $round -le "$ROUNDS" ]; do
         for conns in 1 64; do
             while read -r name port pid; do
+                progress "wrk, $conns conn" "$name" $round \
+                    "$(wrk_cost)"
                 printf '  round %d, %2d connections: %s\n' \
                     $round "$conns" "$name"
                 measure "$name" "$port" "$pid" "$conns" $round
@@ -255,6 +366,7 @@ slow_scenarios() {
     done
     while read -r name port pid; do
         [ "$name" = nginx ] && continue # no /sleep route
+        progress scenarios "$name" "" $SCENARIOS_S
         scenario "$name" "$port" slow-mix slow-mix 2000 slow-mix
         scenario "$name" "$port" sleepers sleepers 8000 sleepers
         scenario "$name" "$port" idle idle 3000 idle
@@ -289,6 +401,7 @@ requested() {
 slowloris_run() {
     step=$(basename "$1")
     key=slowloris-$2-$step-$3
+    progress "slowloris, $2 trickling" "$step" "$3" "$(slowloris_cost)"
     fresh_server "$1"
     tools/timeline -q -p "$server_port" --every $EVERY_MS \
         --for "$SLOWLORIS_SECONDS" -d $PATIENCE_S --trickle "$2" \
@@ -324,6 +437,7 @@ slowloris_part() {
 idle_run() {
     step=$(basename "$1")
     key=idle-$2-$step-$3
+    progress "idle, $2 connections" "$step" "$3" "$(idle_cost "$2")"
     HEAD_DEADLINE=$IDLE_DEADLINE
     fresh_server "$1"
     HEAD_DEADLINE=$SHORT_DEADLINE
@@ -469,7 +583,7 @@ write_outputs() {
         "$OUT/timeline-slowloris-4v5.svg"
     report >"$OUT/README.md"
     snippet >"$OUT/README-snippet.md"
-    [ "$OUT" = bench ] && update_readme
+    [ "$MODE" = report ] && [ "$OUT" = bench ] && update_readme
 }
 
 # largest "0 50 200": 200.
@@ -542,10 +656,15 @@ measured() {
 
 # bench/README.md: everything measured.
 report() {
-    echo "<!-- generated by make bench${REF:+ REF=$REF}; do not edit -->"
+    target=bench-report
+    [ "$MODE" = quick ] && target=bench
+    echo "<!-- generated by make $target${REF:+ REF=$REF};" \
+        "do not edit -->"
     if grep -q '^wrk' "$raw"; then
         echo
         measured wrk
+        echo
+        cost_text
         echo
         tabulate table
         echo
@@ -601,6 +720,7 @@ TEXT
     fi
     echo
     tabulate targets12
+    profile_section
     if grep -q '^wrk' "$raw"; then
         echo
         echo "![requests per second](throughput.svg)"
@@ -612,6 +732,30 @@ TEXT
         echo "![idle, step by step](timeline-idle.svg)"
         echo "![$THREADS idle connections, then /](timeline-crowd.svg)"
     fi
+}
+
+cost_text() {
+    cat <<TEXT
+The first figure is the processor time the server spent per request
+(user and system, over its 64-connection runs, divided by the requests
+it answered), and its ratio to nginx's: on a shared machine it is the
+steadiest figure, since other work takes the processor away from the
+server, which lowers its requests/s, but does not add to the time the
+server itself spends on a request.
+TEXT
+}
+
+# ---- "Where the time goes": filled from a checked-in file ----
+# bench/profile.md, when present, is copied verbatim under its own
+# heading: profiles (perf and the like) of where each server spends
+# its processor time. It is written by hand, not by this script.
+PROFILE=bench/profile.md
+profile_section() {
+    [ -f "$PROFILE" ] || return 0
+    echo
+    echo "## Where the time goes"
+    echo
+    cat "$PROFILE"
 }
 
 slowloris_text() {
@@ -707,10 +851,27 @@ keep_old_figures() {
     done
 }
 
+# ---- the run ----
+
+part wrk && need wrk wrk "the wrk part"
+[ "$REF" = nginx ] && need nginx nginx-light \
+    "REF=nginx (REF= leaves nginx out)"
+mkdir -p "$OUT" || exit 1
+servers=$#
+[ "$REF" = nginx ] && servers=$((servers + 1))
+began=$(date +%s)
+echo "bench: $MODE: parts: $PARTS; rounds: $ROUNDS; writes $OUT/" >&2
+plan $# $servers
+# Quick: the terminal gets the table; every round's line goes to a log.
+if [ "$MODE" = quick ]; then
+    exec 3>&1 >"$OUT/log.txt"
+else
+    exec 3>&1
+fi
 echo "bench: parts: $PARTS; $ROUNDS rounds"
 echo "machine: $(machine)"
 echo "every server under ulimit -n $FD_LIMIT"
-keep_old_figures
+[ "$MODE" = report ] && keep_old_figures
 if part wrk || part scenarios; then
     start_steps "$@"
     [ "$REF" = nginx ] && start_nginx
@@ -739,7 +900,23 @@ if part slowloris; then
     meta slowloris "$load_before" "$started"
 fi
 write_outputs
-echo
-report | sed 1d
-echo
-echo "bench: wrote" "$OUT"/*
+took=$(($(date +%s) - began))
+if [ "$MODE" = quick ]; then
+    exec >&3 3>&-
+    echo "bench (quick, $ROUNDS round): $(machine)"
+    echo "load average (1 min) now $(load); took $(duration $took)"
+    echo
+    tabulate quick
+    echo
+    echo "The processor time per request is the steadiest figure on a" \
+        "shared machine;"
+    echo "requests/s moves with every other program. Every run:" \
+        "$OUT/log.txt;"
+    echo "this run's full report: $OUT/README.md." \
+        "make bench-report: the full run."
+else
+    echo
+    report | sed 1d
+    echo
+    echo "bench: took $(duration $took); wrote" "$OUT"/*
+fi

@@ -7,8 +7,13 @@
  * the same time and bars that follow each other waited in turn. A
  * request that got no answer is drawn to the moment the client gave
  * up, in a different style, and said so in words.
+ *
+ * Layer 3 of the timeline client (drawing): it reads what fire.c
+ * recorded and changes nothing.
  */
-#include "timeline.h"
+#include "draw.h"
+#include "summary.h"
+#include "svg.h"
 
 #include <string.h>
 
@@ -293,32 +298,6 @@ void draw_summary(FILE *out, const struct run *run)
 }
 
 /* ---- SVG ---- */
-
-/* Text inside an SVG element: the five characters XML reserves. */
-void svg_put_text(FILE *out, const char *s)
-{
-    for (; *s != '\0'; s++) {
-        switch (*s) {
-        case '&':
-            fputs("&amp;", out);
-            break;
-        case '<':
-            fputs("&lt;", out);
-            break;
-        case '>':
-            fputs("&gt;", out);
-            break;
-        case '"':
-            fputs("&quot;", out);
-            break;
-        case '\'':
-            fputs("&apos;", out);
-            break;
-        default:
-            fputc(*s, out);
-        }
-    }
-}
 
 static void svg_text(FILE *out, double x, double y, const char *attrs,
                      const char *text)

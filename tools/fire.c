@@ -6,8 +6,12 @@
  * see the server: a blocking read() on one connection would hide what
  * happens on the others meanwhile. Every socket is non-blocking, so no
  * call can stall the loop; poll() is the only place where it waits.
+ *
+ * Layer 2 of the timeline client (measuring).
  */
-#include "timeline.h"
+#include "fire.h"
+#include "clock.h"
+#include "conn.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,34 +27,6 @@
 #define CONNECT_LIMIT_US 2000000 /* connecting takes at most 2 s */
 #define ROUNDS_MAX 1000000 /* poll() rounds: a bound far above need */
 
-static long long origin; /* the start of the run, on the clock */
-
-/* A clock that never jumps. POSIX lets clock_gettime() fail only for
- * a clock the system lacks; then every time reads as 0. */
-static long long clock_us(void)
-{
-    struct timespec ts = {0, 0};
-
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-        return 0;
-    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* Microseconds since the run started. */
-static long long now(void)
-{
-    return clock_us() - origin;
-}
-
-/* The poll() timeout that wakes us at time t: whole milliseconds,
- * rounded up so that we never wake just before t and spin. */
-static int ms_until(long long t)
-{
-    long long ms = (t - now() + 999) / 1000;
-
-    return ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
-}
-
 /* Closes r's connection: it ended the way outcome says, now. */
 static void close_request(struct request *r, enum outcome outcome)
 {
@@ -58,46 +34,16 @@ static void close_request(struct request *r, enum outcome outcome)
         close(r->fd);
     r->fd = -1;
     r->outcome = outcome;
-    r->finished = now();
-}
-
-static int set_nonblocking(int fd)
-{
-    int flags = fcntl(fd, F_GETFL);
-
-    return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-}
-
-/* Starts connecting a non-blocking socket to addr. Returns the socket,
- * or -1 with errno set. connect() returns at once with EINPROGRESS;
- * poll() reports the socket writable when the connection is made. */
-static int open_socket(const struct sockaddr_in *addr)
-{
-    const struct sockaddr *sa = (const struct sockaddr *)addr;
-
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    if (set_nonblocking(fd) == 0 &&
-        (connect(fd, sa, sizeof *addr) == 0 || errno == EINPROGRESS ||
-         errno == EINTR))
-        return fd;
-    int saved = errno; /* close() may change errno */
-    close(fd);
-    errno = saved;
-    return -1;
+    r->finished = clock_now();
 }
 
 /* poll() said r's socket is ready: did the connection succeed? */
 static void finish_connect(struct request *r, int *error)
 {
-    int err = 0;
-    socklen_t len = sizeof err;
+    int err = conn_result(r->fd);
 
-    if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-        err = errno;
     if (err == 0) {
-        r->connected = now();
+        r->connected = clock_now();
         return;
     }
     *error = err;
@@ -127,20 +73,23 @@ static int connect_all(struct run *run, const struct sockaddr_in *addr,
 {
     struct pollfd pfd[REQUESTS_MAX];
     int who[REQUESTS_MAX], opened = 0;
-    long long limit = now() + CONNECT_LIMIT_US;
+    bool connected; /* at once, or not: poll() says so either way */
+    long long limit = clock_now() + CONNECT_LIMIT_US;
 
     for (int i = 0; i < run->count; i++) {
-        run->req[i].fd = open_socket(addr);
+        run->req[i].fd = conn_open(addr, &connected);
         if (run->req[i].fd < 0) {
             *error = errno;
             close_request(&run->req[i], OUTCOME_NO_CONNECTION);
         }
     }
-    for (int round = 0; round < ROUNDS_MAX && now() < limit; round++) {
+    for (int round = 0; round < ROUNDS_MAX && clock_now() < limit;
+         round++) {
         int n = connecting(run, pfd, who);
         if (n == 0)
             break;
-        if (poll(pfd, (nfds_t)n, ms_until(limit)) < 0 && errno != EINTR)
+        if (poll(pfd, (nfds_t)n, clock_ms_until(limit)) < 0 &&
+            errno != EINTR)
             break;
         for (int k = 0; k < n; k++)
             if (pfd[k].revents != 0)
@@ -175,7 +124,7 @@ static void send_request(struct request *r)
         }
         r->text_sent += (size_t)n;
     }
-    r->sent = now();
+    r->sent = clock_now();
 }
 
 /* "HTTP/1.1 200 OK": the status code, or 0 if head is not that. */
@@ -206,7 +155,7 @@ static void receive(struct request *r)
     if (n > 0) {
         size_t keep = sizeof r->head - r->head_len;
         if (r->first_byte == NEVER)
-            r->first_byte = now();
+            r->first_byte = clock_now();
         if (keep > (size_t)n)
             keep = (size_t)n;
         memcpy(r->head + r->head_len, buf, keep);
@@ -234,7 +183,7 @@ static bool wants_to_send(const struct request *r, long long ready,
  * have waited long enough. */
 static void act(struct run *run, long long ready)
 {
-    long long t = now();
+    long long t = clock_now();
 
     for (int i = 0; i < run->count; i++) {
         struct request *r = &run->req[i];
@@ -251,7 +200,7 @@ static void act(struct run *run, long long ready)
  * write, not for a time. */
 static long long next_wakeup(const struct run *run, long long ready)
 {
-    long long t = run->deadline, now_t = now();
+    long long t = run->deadline, now_t = clock_now();
 
     for (int i = 0; i < run->count; i++) {
         const struct request *r = &run->req[i];
@@ -273,7 +222,7 @@ static int watching(struct run *run, long long ready,
                     struct pollfd *pfd, int *who)
 {
     int n = 0;
-    long long t = now();
+    long long t = clock_now();
 
     for (int i = 0; i < run->count; i++) {
         struct request *r = &run->req[i];
@@ -293,14 +242,15 @@ static void exchange(struct run *run)
 {
     struct pollfd pfd[REQUESTS_MAX];
     int who[REQUESTS_MAX];
-    long long ready = now(); /* all connected: the schedule starts */
+    long long ready =
+        clock_now(); /* all connected: the schedule starts */
 
     for (int round = 0; round < ROUNDS_MAX; round++) {
         act(run, ready);
         int n = watching(run, ready, pfd, who);
-        if (n == 0 || now() >= run->deadline)
+        if (n == 0 || clock_now() >= run->deadline)
             break;
-        int timeout = ms_until(next_wakeup(run, ready));
+        int timeout = clock_ms_until(next_wakeup(run, ready));
         if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR)
             break;
         for (int k = 0; k < n; k++) {
@@ -317,7 +267,7 @@ static void exchange(struct run *run)
             close_request(r, r->path ? OUTCOME_NO_ANSWER
                                      : OUTCOME_IDLE_DROPPED);
     }
-    run->end = now();
+    run->end = clock_now();
 }
 
 /* The text of a request for path; paths were checked to fit. */
@@ -342,7 +292,7 @@ int fire(struct run *run)
         errno = EINVAL;
         return -1;
     }
-    origin = clock_us();
+    clock_start();
     for (int i = 0; i < run->count; i++) {
         struct request *r = &run->req[i];
         r->fd = -1;

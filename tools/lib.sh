@@ -34,8 +34,10 @@ stop_all() {
     for pid in $(cat "$tmp/pids"); do
         kill "$pid" 2>/dev/null
     done
+    # 2>/dev/null: the shell would say "Terminated" for each server
+    # that dies of the signal, as steps 1 to 3 do.
     for pid in $(cat "$tmp/pids"); do
-        wait_exit "$pid" 2
+        wait_exit "$pid" 2 2>/dev/null
     done
 }
 

@@ -2,7 +2,7 @@
 #
 #   awk -f tools/report.awk -v what=WHAT [-v workers=4] \
 #       [-v patience=2000] raw.tsv
-#   WHAT: table spread targets throughput makespans slowloris
+#   WHAT: quick table spread targets throughput makespans slowloris
 #         slowloris-rounds idle idle-rounds targets12; or, for the
 #         pictures, name (of step n), slowloris-round and idle-round
 #         (the round of step n at size whose p99 is the median)
@@ -299,27 +299,77 @@ function ratio(a, b) {
     return (a == "" || b == "" || b + 0 == 0) ? "" : a / b
 }
 
+# The processor time per request first: the steadiest figure.
 function table(    i, name, ref) {
     ref = ("nginx" in seen)
-    printf "| server | req/s, 1 conn | p50 / p99 ms, 1 conn "
+    printf "| server | server CPU µs/req, 64 conn "
+    if (ref) printf "| CPU vs nginx "
+    printf "| req/s, 1 conn | p50 / p99 ms, 1 conn "
     printf "| req/s, 64 conn | p50 / p99 ms, 64 conn "
     if (ref) printf "| 64 conn vs nginx "
-    printf "| server CPU µs/req, 64 conn | wrk errors | peak threads "
-    printf "| peak RSS "
+    printf "| wrk errors | peak threads | peak RSS "
     printf "| slow-mix makespan / median | sleepers makespan |\n"
-    printf "|---|--:|--:|--:|--:|%s--:|--:|--:|--:|--:|--:|\n", \
-        ref ? "--:|" : ""
+    printf "|---|--:|%s--:|--:|--:|--:|%s--:|--:|--:|--:|--:|\n", \
+        ref ? "--:|" : "", ref ? "--:|" : ""
     for (i = 1; i <= count; i++) {
         name = names[i]
-        printf "| %s | %s | %s | %s | %s ", label(name), \
-            rate(name, 1), latency(name, 1), rate(name, 64), \
-            latency(name, 64)
+        printf "| %s | %s ", label(name), cost(name)
+        if (ref) printf "| %s ", times(cost(name), cost("nginx"))
+        printf "| %s | %s | %s | %s ", rate(name, 1), latency(name, 1), \
+            rate(name, 64), latency(name, 64)
         if (ref)
-            printf "| %.2f× ", ratio(rate(name, 64), rate("nginx", 64))
-        printf "| %s | %d | %s | %s | %s | %s |\n", cost(name), \
-            errors[name], \
+            printf "| %s ", times(rate(name, 64), rate("nginx", 64))
+        printf "| %d | %s | %s | %s | %s |\n", errors[name], \
             no_proc[name] ? "n/a" : threads[name], memory(name), \
             slow_mix(name), makespan(name, "sleepers")
+    }
+}
+
+# a / b as "1.23×", or "n/a" when either is missing.
+function times(a, b) {
+    if (a == "" || a == "n/a" || b == "" || b == "n/a" || b + 0 == 0)
+        return "n/a"
+    return sprintf("%.2f×", a / b)
+}
+
+# A ratio without its "×", which awk may count as two characters.
+function bare(v) {
+    sub(/×$/, "", v)
+    return v
+}
+
+# The largest size of kind measured ("200" of "0 50 200"), or "".
+function largest(kind,    n) {
+    n = sorted_sizes(kind)
+    return n ? ord[n] : ""
+}
+
+# make bench's table for the terminal: one line per server, the
+# processor time per request first.
+function quick(    i, name, ref, sl, id, key, s, d) {
+    ref = ("nginx" in seen)
+    sl = largest("slowloris"); id = largest("idle")
+    printf "%-21s %10s %7s %7s %7s", "server", "CPU us/req", \
+        "x nginx", "req/s", "x nginx"
+    if (sl != "") printf " %13s", "slowloris p99"
+    if (id != "") printf " %15s", "idle held, p99"
+    printf "\n%-21s %10s %7s %7s %7s", "", "64 conn", "", "64 conn", ""
+    if (sl != "") printf " %13s", sl " trickling"
+    if (id != "") printf " %15s", id " idle"
+    printf "\n"
+    for (i = 1; i <= count; i++) {
+        name = names[i]
+        printf "%-21s %10s %7s %7s %7s", label(name), cost(name), \
+            ref ? bare(times(cost(name), cost("nginx"))) : "n/a", \
+            rate(name, 64) == "" ? "-" : rate(name, 64), \
+            ref ? bare(times(rate(name, 64), rate("nginx", 64))) : "n/a"
+        key = "slowloris" SUBSEP name SUBSEP sl
+        s = (key in nround) ? lat(med(key, 6)) " ms" : "-"
+        if (sl != "") printf " %13s", s
+        key = "idle" SUBSEP name SUBSEP id
+        d = (key in nround) ? med(key, 5) ", " lat(med(key, 6)) " ms" : "-"
+        if (id != "") printf " %15s", d
+        printf "\n"
     }
 }
 
@@ -414,6 +464,7 @@ END {
     else if (what == "slowloris-round") print median_p99_round("slowloris")
     else if (what == "idle-round") print median_p99_round("idle")
     else if (what == "spread") spread()
+    else if (what == "quick") quick()
     else if (what == "targets") targets()
     else if (what == "throughput") {
         print "server\t1 connection\t64 connections"

@@ -9,9 +9,20 @@
  *
  *   ./timeline -p 8080 sleepers
  *   ./timeline 127.0.0.1:8080 / /sleep?ms=500 /bytes?n=100
+ *
+ * Layer 4 of the timeline client (main). The layers, each using only
+ * the ones below it:
+ *   1 leaves: timeline.h and stream_types.h (the types), clock.c,
+ *     conn.c, svg.c, parse.c;
+ *   2 measuring: fire.c, summary.c; stream.c, hold.c, figures.c;
+ *   3 drawing: draw.c; stream_draw.c;
+ *   4 main: this file, and stream_main.c, the stream mode's main.
  */
+#include "draw.h"
+#include "fire.h"
 #include "parse.h"
-#include "timeline.h"
+#include "stream_main.h"
+#include "summary.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -291,64 +302,6 @@ static bool locale_is_utf8(void)
     const char *set = nl_langinfo(CODESET);
     return strcasecmp(set, "UTF-8") == 0 ||
            strcasecmp(set, "utf8") == 0;
-}
-
-long long request_total(const struct request *r)
-{
-    return r->outcome == OUTCOME_ANSWERED ? r->finished - r->sent
-                                          : NEVER;
-}
-
-static int compare_totals(const void *a, const void *b)
-{
-    long long x = *(const long long *)a, y = *(const long long *)b;
-
-    return (x > y) - (x < y);
-}
-
-static void count_idle(const struct request *r, struct summary *sum)
-{
-    if (r->connected == NEVER)
-        return;
-    sum->idle++;
-    sum->idle_closed += r->outcome == OUTCOME_IDLE_CLOSED;
-    if (r->finished - r->connected > sum->idle_longest)
-        sum->idle_longest = r->finished - r->connected;
-}
-
-/* Unanswered requests sort last, as LLONG_MAX: a median or maximum
- * that lands on one of them is reported as never, not skipped. */
-void summarize(const struct run *run, struct summary *sum)
-{
-    long long totals[REQUESTS_MAX], first = LLONG_MAX, last = 0;
-    int n = 0;
-
-    memset(sum, 0, sizeof *sum);
-    for (int i = 0; i < run->count; i++) {
-        const struct request *r = &run->req[i];
-        long long t = request_total(r);
-        if (r->path == NULL) {
-            count_idle(r, sum);
-            continue;
-        }
-        totals[n++] = t == NEVER ? LLONG_MAX : t;
-        if (t == NEVER)
-            continue;
-        sum->answered++;
-        sum->failed += r->status >= 400;
-        first = r->sent < first ? r->sent : first;
-        last = r->finished > last ? r->finished : last;
-    }
-    sum->requests = n;
-    qsort(totals, (size_t)n, sizeof totals[0], compare_totals);
-    sum->makespan = sum->answered == n && n > 0 ? last - first : NEVER;
-    sum->median = NEVER;
-    sum->max = NEVER;
-    if (n > 0 && totals[n - 1] != LLONG_MAX)
-        sum->max = totals[n - 1];
-    if (n > 0 && totals[n / 2] != LLONG_MAX)
-        sum->median = n % 2 ? totals[n / 2]
-                            : (totals[n / 2 - 1] + totals[n / 2]) / 2;
 }
 
 static int write_svg(const char *path, const struct run *run)

@@ -2,9 +2,11 @@
  * timeline.h - what the timeline client records about each request.
  *
  * timeline.c reads the command line and picks the requests, fire.c
- * sends them and times them, draw.c draws what fire.c recorded. All
- * times are microseconds since the run started; a moment that never
- * came is NEVER.
+ * sends them and times them, summary.c sums them up, draw.c draws what
+ * fire.c recorded. All times are microseconds since the run started;
+ * a moment that never came is NEVER.
+ *
+ * Layer 1 of the timeline client (a leaf: types only).
  */
 #ifndef TIMELINE_H
 #define TIMELINE_H
@@ -66,24 +68,5 @@ struct summary {
     int idle, idle_closed;  /* idle connections; closed by the server */
     long long idle_longest; /* the longest one stayed open */
 };
-
-/* fire.c: connects every request, then sends and times them. Returns
- * 0, or -1 with errno set when not one connection could be opened. */
-int fire(struct run *run);
-
-/* timeline.c */
-void summarize(const struct run *run, struct summary *sum);
-long long request_total(const struct request *r);
-
-/* draw.c */
-void draw_terminal(FILE *out, const struct run *run, bool utf8);
-void draw_summary(FILE *out, const struct run *run);
-int draw_svg(FILE *out, const struct run *run);
-/* Writes s as SVG text: the characters XML reserves escaped. */
-void svg_put_text(FILE *out, const char *s);
-
-/* stream.c: the stream mode (--every, --trickle, --hold). Takes the
- * whole command line; returns the exit status. */
-int stream_main(int argc, char **argv);
 
 #endif

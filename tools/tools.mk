@@ -1,4 +1,5 @@
-# tools/tools.mk - the timeline client, `make demo` and `make bench`.
+# tools/tools.mk - the timeline client, `make demo`, `make bench` and
+# `make bench-report`.
 #
 # Included by the top-level Makefile, and run from the repository root.
 # The tools are built with the same warnings as the steps.
@@ -9,14 +10,17 @@ TOOLS_WARN += -Werror
 endif
 TOOLS_CFLAGS = -O2 -g $(CFLAGS) $(SANITIZE)
 TOOLS = tools/timeline tools/peak tools/freeport
-TIMELINE_SRCS = tools/timeline.c tools/fire.c tools/draw.c tools/stream.c \
-    tools/parse.c
+# The timeline client, in its layers (timeline.c's opening comment).
+TIMELINE_SRCS = tools/clock.c tools/conn.c tools/svg.c tools/parse.c \
+    tools/fire.c tools/summary.c tools/stream.c tools/hold.c \
+    tools/figures.c tools/draw.c tools/stream_draw.c tools/stream_main.c \
+    tools/timeline.c
 
-# The numbers of the steps: 1 2 3 4.
+# The numbers of the steps, from the step folders (step3-thread-pool: 3).
 STEP_NUMBERS = $(patsubst step%,%,$(foreach s,$(STEPS),$(firstword \
     $(subst -, ,$(s)))))
 
-tools/timeline: $(TIMELINE_SRCS) tools/timeline.h tools/parse.h
+tools/timeline: $(TIMELINE_SRCS) $(wildcard tools/*.h)
 	$(CC) $(TOOLS_WARN) $(TOOLS_CFLAGS) -o $@ $(TIMELINE_SRCS) -lm
 
 tools/peak: tools/peak.c tools/parse.c tools/parse.h
@@ -40,29 +44,45 @@ demo: $(TOOLS)
 define tools_need
 	@command -v $(1) >/dev/null 2>&1 || test -x /usr/sbin/$(1) || { \
 	    command -v apt-get >/dev/null 2>&1 || \
-	        { echo "bench: please install $(2)"; exit 1; }; \
+	        { echo "bench: $(1) is missing; please install $(2)"; \
+	          exit 1; }; \
 	    sudo=; test "$$(id -u)" = 0 || sudo=sudo; \
 	    echo "bench: installing $(2) with apt-get"; \
 	    $$sudo apt-get install -y $(2) || { $$sudo apt-get update && \
 	        $$sudo apt-get install -y $(2); }; }
 endef
 
-# make bench [REF=nginx]: measure every step; writes bench/.
-# BENCH_ROUNDS, BENCH_PARTS and the other knobs: tools/bench.sh, tools/README.md.
+# make bench: a few minutes, prints a table, writes only bench/out/.
+# make bench-report: the full run (about 40 minutes); rewrites the
+# checked-in bench/README.md, its pictures and the top-level README's
+# bench block. Both measure nginx too unless REF= is given. The knobs
+# (BENCH_ROUNDS, BENCH_PARTS, ...): tools/bench.sh, tools/README.md.
+REF ?= nginx
 bench: $(TOOLS) $(STEPS)
 	$(call tools_need,wrk,wrk)
 ifeq ($(REF),nginx)
 	$(call tools_need,nginx,nginx-light)
 endif
-	@REF="$(REF)" tools/bench.sh $(STEPS)
+	@BENCH_MODE=quick REF="$(REF)" tools/bench.sh $(STEPS)
+
+bench-report: $(TOOLS) $(STEPS)
+	$(call tools_need,wrk,wrk)
+ifeq ($(REF),nginx)
+	$(call tools_need,nginx,nginx-light)
+endif
+	@BENCH_MODE=report REF="$(REF)" tools/bench.sh $(STEPS)
 
 help::
 	@echo "make timeline        build the timeline client (tools/timeline)"
 	@echo "make demo STEP=n     watch step n serve slow-mix, sleepers, idle"
-	@echo "make bench [REF=nginx]  measure every step (and nginx); writes bench/"
-	@echo "  BENCH_PARTS=\"wrk scenarios idle slowloris\" BENCH_ROUNDS=5: see tools/README.md"
+	@echo "make bench           every step and nginx in 3 min: a table;" \
+	    "writes bench/out/"
+	@echo "make bench-report    the full run (40 min); rewrites" \
+	    "bench/README.md, README.md"
+	@echo "  REF= leaves nginx out; BENCH_ROUNDS, BENCH_PARTS ...:" \
+	    "tools/README.md"
 
-.PHONY: timeline demo bench
+.PHONY: timeline demo bench bench-report
 
 clean::
 	rm -f $(TOOLS)

@@ -8,8 +8,10 @@
 # other, and after each checks from /proc that the server is healthy:
 # it answers GET / within 1 s, uses almost no CPU, and is back to the
 # threads and descriptors it had before the scenario. One table row
-# per scenario and step is printed, and written into tests/README.md
-# between the "stress table" markers.
+# per scenario and step; the table is printed and written to
+# tests/stress/logs/table.md (ignored by git). With STRESS_REPORT=1
+# (make stress-report) it is also written into tests/README.md between
+# the "stress table" markers.
 #
 # Steps 1-3 are expected to give way somewhere: that is the lesson.
 # The run fails only if a step with deadlines and graceful shutdown
@@ -286,7 +288,12 @@ run_sigterm() {
     echo "stress: the health checks read /proc: Linux only" >&2
     exit 2
 }
+step_s=26 # a step's scenarios take about this long on 2 busy cores
+done_steps=0
 for step in "$@"; do
+    echo "stress: $step, step $((done_steps + 1)) of $#;" \
+        "about $((($# - done_steps) * step_s)) s left" >&2
+    done_steps=$((done_steps + 1))
     graceful=0
     [ "$(step_number "$step")" -ge 4 ] && graceful=1
     echo "== $step ($step/server $(options_for "$step"))"
@@ -304,15 +311,21 @@ done
 elapsed=$(($(date +%s) - start_time))
 echo "stress: $# steps in ${elapsed} s"
 
-# The table goes into tests/README.md between its markers.
+# The table: printed, kept in $logs, and for make stress-report
+# written into tests/README.md between its markers.
 table=$(
     echo "| scenario | step | sent | complete | refused | lost | aborted | notes | healthy after |"
     echo "|---|---|---|---:|---:|---:|---:|---|---|"
     printf '%s\n' "${rows[@]}"
     echo
-    echo "Measured by \`make stress\` on $(date -u +%Y-%m-%d), $(nproc) cores, in ${elapsed} s."
+    echo "Measured by \`make stress-report\` on $(date -u +%Y-%m-%d), $(nproc) cores, in ${elapsed} s."
 )
-if grep -q '<!-- stress table: begin -->' "$readme" 2>/dev/null; then
+mkdir -p "$logs" && printf '%s\n' "$table" >"$logs/table.md"
+echo
+printf '%s\n' "$table"
+echo "stress: table written to $logs/table.md"
+if [ "${STRESS_REPORT:-0}" = 1 ] &&
+    grep -q '<!-- stress table: begin -->' "$readme" 2>/dev/null; then
     awk -v table="$table" '
         /<!-- stress table: begin -->/ { print; print table; skip = 1; next }
         /<!-- stress table: end -->/ { skip = 0 }
