@@ -41,7 +41,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < 2; i++) {
         int err = pthread_create(&t[i], NULL, adder, NULL);
         if (err != 0) {
-            fprintf(stderr, "race: pthread_create: %s\n", strerror(err));
+            fprintf(stderr, "race: pthread_create: %s\n",
+                    strerror(err));
             return 1;
         }
     }
@@ -49,7 +50,7 @@ int main(int argc, char **argv)
         pthread_join(t[i], NULL);
     long want = 2 * ADDS;
     printf("%s: 2 threads x %ld adds: counter = %ld, %ld lost\n",
-           use_lock ? "with the mutex" : "without a mutex", ADDS, counter,
-           want - counter);
+           use_lock ? "with the mutex" : "without a mutex", ADDS,
+           counter, want - counter);
     return 0;
 }
