@@ -7,14 +7,15 @@
 #
 # Two kinds of marker, each an HTML comment on a line of its own:
 #
-#   <!-- bench: table -->
+#   <!-- bench: table [SERVER ...] -->
 #   | server | req/s, 1 conn | ... |       (generated: never edit by hand)
 #   ...
 #   <!-- bench: end -->
 #
 # The lines between are generated from the first table of
 # bench/README.md (the one `make bench-report` writes from
-# bench/raw.tsv): one row per server, the columns the deck discusses.
+# bench/raw.tsv): one row per server (or only the servers named, as
+# the report names them), the columns the deck discusses.
 #
 #   <!-- figures: bench/README.md "11647" "28" -->
 #
@@ -57,7 +58,9 @@ function err(line, msg) {
 }
 function trim(s) { gsub(/^[ \t]+|[ \t]+$/, "", s); return s }
 # The generated table, from the report, into gen[1..ngen].
-function generate(    line, n, i, f, col, inside, name, mix) {
+function generate(only,    line, n, i, f, col, inside, name, mix, want) {
+    split(only, f, " ")
+    for (i in f) want[f[i]] = 1
     ngen = 0; inside = 0
     while ((getline line < report) > 0) {
         if (!inside) {
@@ -79,6 +82,8 @@ function generate(    line, n, i, f, col, inside, name, mix) {
             break
         split(line, f, "|")
         name = trim(f[2])
+        if (only != "" && !(name in want))
+            continue
         if (name ~ /^step[0-9]/)
             name = "step " substr(name, 5, 1)
         mix = trim(f[col["slow-mix makespan / median"]])
@@ -111,9 +116,11 @@ BEGIN { slide = 1; errors = 0; tables = 0; figures = 0; nfig = 0 }
 
 $0 == "---" { end_slide(); slide++; emit($0); next }
 
-/^<!-- bench: table -->$/ {
+/^<!-- bench: table( [a-z0-9 -]+)? -->$/ {
     emit($0)
-    problem = generate()
+    only = $0
+    sub(/^<!-- bench: table ?/, "", only); sub(/ ?-->$/, "", only)
+    problem = generate(only)
     if (problem != "") { err(NR, problem); next }
     tables++
     n = 0; start = NR

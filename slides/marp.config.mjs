@@ -31,7 +31,7 @@ function embedLocalSvg(md) {
 function markersAreNotNotes(md) {
   md.core.ruler.before('marpit_collect', 'workshop_markers', (state) => {
     for (const token of state.tokens) {
-      if (token.type === 'marpit_comment' && /^code:/.test(token.content)) {
+      if (token.type === 'marpit_comment' && /^(code|bench|figures):/.test(token.content)) {
         token.meta = token.meta || {}
         token.meta.marpitCommentParsed = 'workshop-code-marker'
       }
