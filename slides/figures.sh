@@ -114,6 +114,14 @@ function emit(s) { if (mode == "sync") print s }
 
 BEGIN { slide = 1; errors = 0; tables = 0; figures = 0; nfig = 0 }
 
+# Front matter: from a first line "---" to the next "---".
+NR == 1 && $0 == "---" { front = 1; emit($0); next }
+front == 1 { if ($0 == "---") front = 2; emit($0); next }
+
+# Code blocks are not searched for markers; their lines are text.
+/^```/ { fence = !fence; text = text $0 "\n"; emit($0); next }
+fence { text = text $0 "\n"; emit($0); next }
+
 $0 == "---" { end_slide(); slide++; emit($0); next }
 
 /^<!-- bench: table( [a-z0-9 -]+)? -->$/ {

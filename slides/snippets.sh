@@ -27,15 +27,24 @@
 #   past the anchor that matches from=, which may match elsewhere too:
 #     <!-- code: step4-shutdown/server.c after="^static void \*signal_main"
 #          from="^    if \(sigwait" to="perror" -->   (on one line)
-# - A region holds at most MAX_LINES (16) lines: on a 1280x720 slide,
-#   code at 21 px fits about that many lines under a title.
+# - The region is compared, and written by sync, without the
+#   indentation that all its non-blank lines share: an excerpt from
+#   inside a function starts at column 0 on the slide (a checked
+#   dedent; the source keeps its indentation).
+# - A region holds at most MAX_LINES (12) lines, and a slide shows at
+#   most MAX_SLIDE_LINES (12) lines of code, all its blocks together
+#   (sh and console blocks included): what a projector shows legibly
+#   under a title, with a sentence below.
+# - Two regions on one slide need a line "…" (alone on its line)
+#   between them: the reader must see that source lines were left out.
 # - `<!-- code: illustration -->` marks a block that is on purpose not in
 #   the sources (say, the bug the real code avoids). Every ```c block
 #   needs one comment or the other.
 #
 # check: exit 1, naming deck, line, slide and source, when a block
-# differs from its region, a pattern no longer matches, a region is too
-# long, or a C block has no marker. Changes nothing.
+# differs from its (dedented) region, a pattern no longer matches, a
+# region or a slide has too many code lines, two regions have no "…"
+# between them, or a C block has no marker. Changes nothing.
 # sync: rewrites each block from its source (a marker followed by no
 # block gets one), and writes the deck only if something changed and
 # no error was found. Shell and awk only: it must run wherever make does.
