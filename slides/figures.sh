@@ -58,7 +58,8 @@ function err(line, msg) {
 }
 function trim(s) { gsub(/^[ \t]+|[ \t]+$/, "", s); return s }
 # The generated table, from the report, into gen[1..ngen].
-function generate(only,    line, n, i, f, col, inside, name, mix, want) {
+function generate(only,    line, n, i, f, col, inside, name, mix, rss,
+                  want) {
     split(only, f, " ")
     for (i in f) want[f[i]] = 1
     ngen = 0; inside = 0
@@ -70,9 +71,8 @@ function generate(only,    line, n, i, f, col, inside, name, mix, want) {
             n = split(line, f, "|")
             for (i = 2; i < n; i++)
                 col[trim(f[i])] = i
-            gen[++ngen] = "| server | req/s, 1 conn | 64 conn |" \
-                " CPU µs/req | threads | RSS | slow-mix median |" \
-                " sleepers |"
+            gen[++ngen] = "| server | req/s, 1 | req/s, 64 |" \
+                " µs CPU | threads | RSS | slow-mix | sleepers |"
             gen[++ngen] = "|---|--:|--:|--:|--:|--:|--:|--:|"
             continue
         }
@@ -86,14 +86,17 @@ function generate(only,    line, n, i, f, col, inside, name, mix, want) {
             continue
         if (name ~ /^step[0-9]/)
             name = "step " substr(name, 5, 1)
+        sub(/ \(.*\)$/, "", name)
         mix = trim(f[col["slow-mix makespan / median"]])
-        sub(/^.*\/ */, "", mix)
+        sub(/^.* \/ /, "", mix)
+        rss = trim(f[col["peak RSS"]])
+        gsub(/ /, "\302\240", rss) # a no-break space: 1.7 MiB stays whole
         gen[++ngen] = "| " name \
             " | " trim(f[col["req/s, 1 conn"]]) \
             " | " trim(f[col["req/s, 64 conn"]]) \
             " | " trim(f[col["server CPU µs/req, 64 conn"]]) \
             " | " trim(f[col["peak threads"]]) \
-            " | " trim(f[col["peak RSS"]]) \
+            " | " rss \
             " | " mix \
             " | " trim(f[col["sleepers makespan"]]) " |"
     }
