@@ -87,4 +87,4 @@ help::
 .PHONY: timeline demo bench race
 
 clean::
-	rm -f $(TOOLS)
+	rm -f $(TOOLS) tools/race tools/race-tsan
