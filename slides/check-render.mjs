@@ -233,6 +233,7 @@ function measure(n, min, tol, minContrast, maxLines, maxWords) {
     return getComputedStyle(section).backgroundColor
   }
   const seen = new Set()
+  let lowest = Infinity
   const texts = [...section.querySelectorAll('*')].filter((el) =>
     [...el.childNodes].some(
       (c) => c.nodeType === 3 && c.textContent.trim() !== '',
@@ -242,6 +243,7 @@ function measure(n, min, tol, minContrast, maxLines, maxWords) {
     const fg = getComputedStyle(el).color
     const bg = behind(el)
     const r = ratio(fg, bg)
+    lowest = Math.min(lowest, r)
     if (r < minContrast - 0.005 && !seen.has(fg + bg)) {
       seen.add(fg + bg)
       problems.push(`${name(el)}: contrast ${r.toFixed(1)}:1 (${fg} on ${bg})`)
@@ -250,6 +252,7 @@ function measure(n, min, tol, minContrast, maxLines, maxWords) {
   const page = getComputedStyle(section, '::after')
   if (page.content !== 'none' && page.content !== '') {
     const r = ratio(page.color, getComputedStyle(section).backgroundColor)
+    lowest = Math.min(lowest, r)
     if (r < minContrast - 0.005)
       problems.push(`the page number: contrast ${r.toFixed(1)}:1`)
   }
@@ -276,6 +279,9 @@ function measure(n, min, tol, minContrast, maxLines, maxWords) {
     footer: footer ? footer.textContent.trim() : '',
     problems,
     smallest: smallest === Infinity ? null : smallest,
+    lowest,
+    lines,
+    words: words.length,
     divider: section.classList.contains('divider'),
     title: title ? title.textContent.trim() : '',
   }
@@ -314,6 +320,8 @@ try {
     })
     const count = await page.$$eval('svg[data-marpit-svg]', (s) => s.length)
     let smallest = Infinity
+    let lowest = Infinity
+    let most = { lines: 0, words: 0 }
     let footer = null
     for (let i = 1; i <= count; i++) {
       await page.evaluate((n) => {
@@ -337,6 +345,11 @@ try {
       )
       if (process.env.RENDER_DEBUG) console.log(i, m.footer, m.title)
       if (m.smallest !== null) smallest = Math.min(smallest, m.smallest)
+      lowest = Math.min(lowest, m.lowest)
+      most = {
+        lines: Math.max(most.lines, m.lines),
+        words: Math.max(most.words, m.words),
+      }
       for (const p of m.problems) {
         console.error(`${deck}: slide ${i} (${m.title}): ${p}`)
         failures++
@@ -361,7 +374,9 @@ try {
     }
     console.log(
       `render-check: ${deck}: ${count} slides at ${WIDTH}x${HEIGHT}, ` +
-        `smallest code ${smallest === Infinity ? '-' : smallest.toFixed(1)} px`,
+        `smallest code ${smallest === Infinity ? '-' : smallest.toFixed(1)} px, ` +
+        `lowest contrast ${lowest.toFixed(1)}:1, at most ${most.lines} ` +
+        `code lines and ${most.words} words on a slide`,
     )
     await page.close()
   }
