@@ -9,18 +9,37 @@
 //     slide minus its padding), and no code block is wider than itself;
 //   - every piece of code is drawn at 20 px or more, measured after
 //     every scaling, so that shrinking code to make it fit fails too;
-//   - every image has loaded, and nothing was fetched from the network.
+//   - every image has loaded, and nothing was fetched from the network;
+//   - every piece of text, comments, footer and page number included,
+//     reaches MIN_CONTRAST (7:1, WCAG AAA) against what is behind it;
+//   - the slide shows at most MAX_CODE_LINES (12) lines of code, all
+//     blocks together, and at most MAX_WORDS (60) words of prose
+//     (paragraphs, lists, quotes; headings, tables and code not counted);
+// and, before opening anything, that every diagram in slides/img/ draws
+// its lines at 3 px or more and its text at 7:1 on white (the pictures
+// copied from bench/ are charts, and are compared with bench/ instead).
 // It saves a PNG of the first slide of each section (a divider, or a
 // change of footer) to slides/review/, and of every slide with --all or
 // with a problem, for a person to look at.
 // Exit status 1 when any check fails, naming the slide and what is off.
-import { mkdtempSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
+import {
+  mkdtempSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import puppeteer from 'puppeteer-core'
 
 const MIN_CODE_PX = 20
+const MIN_CONTRAST = 7
+const MAX_CODE_LINES = 12
+const MAX_WORDS = 60
+const MIN_STROKE = 3
+const CHARTS = ['idle-4v5.svg', 'slowloris-4v5.svg'] // copies of bench/
 const WIDTH = 1280
 const HEIGHT = 720
 const TOLERANCE = 1 // px: sub-pixel rounding is not an overflow
@@ -39,6 +58,52 @@ const reviewDir = join(here, 'review')
 mkdirSync(reviewDir, { recursive: true })
 for (const f of readdirSync(reviewDir))
   if (f.endsWith('.png')) rmSync(join(reviewDir, f))
+
+// WCAG relative luminance and contrast of two '#rrggbb' or 'rgb()' colours.
+function luminance(c) {
+  let rgb
+  if (c.startsWith('#')) {
+    const h = c.length === 4 ? c.replace(/(\w)/g, '$1$1').slice(1) : c.slice(1)
+    rgb = [0, 2, 4].map((i) => parseInt(h.slice(i, i + 2), 16))
+  } else {
+    rgb = c.match(/[\d.]+/g).slice(0, 3).map(Number)
+  }
+  const [r, g, b] = rgb.map((v) => {
+    v /= 255
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4
+  })
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b
+}
+const contrast = (a, b) => {
+  const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p)
+  return (x + 0.05) / (y + 0.05)
+}
+
+let failures = 0
+const imgDir = join(here, 'img')
+for (const f of readdirSync(imgDir)) {
+  if (!f.endsWith('.svg') || CHARTS.includes(f)) continue
+  const svg = readFileSync(join(imgDir, f), 'utf8')
+  for (const m of svg.matchAll(/stroke-width="([\d.]+)"/g))
+    if (parseFloat(m[1]) < MIN_STROKE) {
+      console.error(`img/${f}: a line of ${m[1]} px (at least ${MIN_STROKE})`)
+      failures++
+      break
+    }
+  // Text is drawn on white, or (light text) on the deck's dark blue.
+  for (const m of svg.matchAll(/<text[^>]*fill="(#[0-9a-fA-F]{3,6})"/g))
+    if (
+      contrast(m[1], '#ffffff') < MIN_CONTRAST &&
+      contrast(m[1], '#0b3a66') < MIN_CONTRAST
+    ) {
+      console.error(
+        `img/${f}: text in ${m[1]}, ` +
+          `${contrast(m[1], '#ffffff').toFixed(1)}:1 on white`,
+      )
+      failures++
+      break
+    }
+}
 
 const profile = mkdtempSync(join(tmpdir(), 'slides-check-'))
 const browser = await puppeteer.launch({
@@ -62,7 +127,7 @@ const browser = await puppeteer.launch({
 })
 
 // Runs in the page: measures slide n.
-function measure(n, min, tol) {
+function measure(n, min, tol, minContrast, maxLines, maxWords) {
   // The untransformed width of an element's border box, unrounded
   // (offsetWidth is rounded to whole pixels).
   const borderBoxWidth = (el) => {
@@ -145,6 +210,67 @@ function measure(n, min, tol) {
     if (el.tagName === 'IMG' && !(el.complete && el.naturalWidth > 0))
       problems.push(`image ${el.getAttribute('alt') || ''} did not load`)
   }
+  // Contrast: each element that holds text of its own, against the
+  // first opaque background behind it.
+  const lum = (c) => {
+    const [r, g, b] = c.match(/[\d.]+/g).slice(0, 3).map((v) => {
+      v /= 255
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4
+    })
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+  }
+  const ratio = (a, b) => {
+    const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p)
+    return (x + 0.05) / (y + 0.05)
+  }
+  const opaque = (c) => c !== 'transparent' && !/rgba\(.*, 0\)$/.test(c)
+  const behind = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const bg = getComputedStyle(e).backgroundColor
+      if (opaque(bg)) return bg
+      if (e === section) break
+    }
+    return getComputedStyle(section).backgroundColor
+  }
+  const seen = new Set()
+  let lowest = Infinity
+  const texts = [...section.querySelectorAll('*')].filter((el) =>
+    [...el.childNodes].some(
+      (c) => c.nodeType === 3 && c.textContent.trim() !== '',
+    ),
+  )
+  for (const el of texts) {
+    const fg = getComputedStyle(el).color
+    const bg = behind(el)
+    const r = ratio(fg, bg)
+    lowest = Math.min(lowest, r)
+    if (r < minContrast - 0.005 && !seen.has(fg + bg)) {
+      seen.add(fg + bg)
+      problems.push(`${name(el)}: contrast ${r.toFixed(1)}:1 (${fg} on ${bg})`)
+    }
+  }
+  const page = getComputedStyle(section, '::after')
+  if (page.content !== 'none' && page.content !== '') {
+    const r = ratio(page.color, getComputedStyle(section).backgroundColor)
+    lowest = Math.min(lowest, r)
+    if (r < minContrast - 0.005)
+      problems.push(`the page number: contrast ${r.toFixed(1)}:1`)
+  }
+  // Code lines, all blocks of the slide together.
+  let lines = 0
+  for (const pre of section.querySelectorAll('pre'))
+    lines += pre.textContent.replace(/\n$/, '').split('\n').length
+  if (lines > maxLines)
+    problems.push(`${lines} lines of code (at most ${maxLines})`)
+  // Words of prose: what is left without headings, code and tables.
+  const prose = section.cloneNode(true)
+  for (const e of prose.querySelectorAll(
+    'h1, h2, h3, pre, table, header, footer, img',
+  ))
+    e.remove()
+  const words = prose.textContent.split(/\s+/).filter((w) => /\w/.test(w))
+  if (words.length > maxWords)
+    problems.push(`${words.length} words of prose (about ${maxWords})`)
   if (section.scrollHeight > section.offsetHeight + tol)
     problems.push('the slide is taller than 720 px')
   const title = section.querySelector('h1, h2')
@@ -153,6 +279,9 @@ function measure(n, min, tol) {
     footer: footer ? footer.textContent.trim() : '',
     problems,
     smallest: smallest === Infinity ? null : smallest,
+    lowest,
+    lines,
+    words: words.length,
     divider: section.classList.contains('divider'),
     title: title ? title.textContent.trim() : '',
   }
@@ -165,7 +294,6 @@ const slug = (s) =>
     .replace(/^-|-$/g, '')
     .slice(0, 40)
 
-let failures = 0
 let saved = 0
 try {
   for (const deck of decks) {
@@ -192,6 +320,8 @@ try {
     })
     const count = await page.$$eval('svg[data-marpit-svg]', (s) => s.length)
     let smallest = Infinity
+    let lowest = Infinity
+    let most = { lines: 0, words: 0 }
     let footer = null
     for (let i = 1; i <= count; i++) {
       await page.evaluate((n) => {
@@ -204,9 +334,22 @@ try {
         { timeout: 5000 },
         i,
       )
-      const m = await page.evaluate(measure, i, MIN_CODE_PX, TOLERANCE)
+      const m = await page.evaluate(
+        measure,
+        i,
+        MIN_CODE_PX,
+        TOLERANCE,
+        MIN_CONTRAST,
+        MAX_CODE_LINES,
+        MAX_WORDS,
+      )
       if (process.env.RENDER_DEBUG) console.log(i, m.footer, m.title)
       if (m.smallest !== null) smallest = Math.min(smallest, m.smallest)
+      lowest = Math.min(lowest, m.lowest)
+      most = {
+        lines: Math.max(most.lines, m.lines),
+        words: Math.max(most.words, m.words),
+      }
       for (const p of m.problems) {
         console.error(`${deck}: slide ${i} (${m.title}): ${p}`)
         failures++
@@ -231,7 +374,9 @@ try {
     }
     console.log(
       `render-check: ${deck}: ${count} slides at ${WIDTH}x${HEIGHT}, ` +
-        `smallest code ${smallest === Infinity ? '-' : smallest.toFixed(1)} px`,
+        `smallest code ${smallest === Infinity ? '-' : smallest.toFixed(1)} px, ` +
+        `lowest contrast ${lowest.toFixed(1)}:1, at most ${most.lines} ` +
+        `code lines and ${most.words} words on a slide`,
     )
     await page.close()
   }

@@ -5,7 +5,9 @@
 //   so the HTML file can be mailed or opened anywhere, and the PDF
 //   needs no --allow-local-files;
 // - the `<!-- code: ... -->` comments that tie a code block to its
-//   source region (see snippets.sh) are not speaker notes.
+//   source region (see snippets.sh), and the `<!-- bench: ... -->` and
+//   `<!-- figures: ... -->` ones that tie figures to bench/ (see
+//   figures.sh), are not speaker notes.
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -31,7 +33,10 @@ function embedLocalSvg(md) {
 function markersAreNotNotes(md) {
   md.core.ruler.before('marpit_collect', 'workshop_markers', (state) => {
     for (const token of state.tokens) {
-      if (token.type === 'marpit_comment' && /^code:/.test(token.content)) {
+      if (
+        token.type === 'marpit_comment' &&
+        /^(code|bench|figures):/.test(token.content)
+      ) {
         token.meta = token.meta || {}
         token.meta.marpitCommentParsed = 'workshop-code-marker'
       }

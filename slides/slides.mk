@@ -50,11 +50,30 @@ slides-chromium:
 	    exit 1; \
 	fi
 
-# The code on the slides against the sources; then, where Chromium is
-# available, every slide measured in it (overflow, code under 20 px,
+# The code on the slides against the sources, the measured figures
+# against bench/ (tables, figures, the sleepers picture and the charts
+# copied from bench/), the class plans of exercises/README.md against
+# the slides; then, where Chromium is available, every slide measured in
+# it (overflow, code under 20 px or over 12 lines, words, contrast,
 # images, network) and review PNGs written to slides/review/.
+SLIDES_CHARTS = idle-4v5 slowloris-4v5
+
 slides-check:
 	@sh slides/snippets.sh check $(SLIDES_MD)
+	@sh slides/figures.sh check $(SLIDES_MD)
+	@awk -f slides/sleepers.awk bench/raw.tsv > slides/build-sleepers.svg
+	@if cmp -s slides/build-sleepers.svg slides/img/sleepers.svg; then \
+	    rm -f slides/build-sleepers.svg; \
+	    echo "slides-check: img/sleepers.svg matches bench/raw.tsv"; \
+	else rm -f slides/build-sleepers.svg; \
+	    echo "slides-check: img/sleepers.svg differs from" \
+	        "bench/raw.tsv; run make slides-sync"; exit 1; fi
+	@for c in $(SLIDES_CHARTS); do \
+	    cmp -s bench/timeline-$$c.svg slides/img/$$c.svg || { \
+	    echo "slides-check: img/$$c.svg differs from" \
+	        "bench/timeline-$$c.svg; run make slides-sync"; exit 1; }; \
+	done
+	@sh slides/plan.sh exercises/README.md slides/workshop.md
 ifneq ($(CHROMIUM),)
 	@$(MAKE) --no-print-directory slides
 	@CHROMIUM="$(CHROMIUM)" node slides/check-render.mjs $(SLIDES_HTML)
@@ -65,6 +84,10 @@ endif
 
 slides-sync:
 	@sh slides/snippets.sh sync $(SLIDES_MD)
+	@sh slides/figures.sh sync $(SLIDES_MD)
+	@awk -f slides/sleepers.awk bench/raw.tsv > slides/img/sleepers.svg
+	@for c in $(SLIDES_CHARTS); do \
+	    cp bench/timeline-$$c.svg slides/img/$$c.svg; done
 
 slides-clean:
 	rm -rf slides/build slides/review slides/node_modules
@@ -72,8 +95,9 @@ slides-clean:
 help::
 	@echo "make slides          render the deck to slides/build/*.html"
 	@echo "make slides-pdf      render it to PDF with Chromium (installs it)"
-	@echo "make slides-check    code on slides = sources; no slide overflows"
-	@echo "make slides-sync     rewrite the code on slides from the sources"
+	@echo "make slides-check    code = sources, figures = bench/, plans add up,"
+	@echo "                     no slide overflows (needs Chromium)"
+	@echo "make slides-sync     rewrite code, bench tables, pictures on slides"
 	@echo "make slides-chromium install Debian's chromium if it is missing"
 	@echo "make slides-clean    remove slides/build, review, node_modules"
 

@@ -27,21 +27,31 @@
 #   past the anchor that matches from=, which may match elsewhere too:
 #     <!-- code: step4-shutdown/server.c after="^static void \*signal_main"
 #          from="^    if \(sigwait" to="perror" -->   (on one line)
-# - A region holds at most MAX_LINES (16) lines: on a 1280x720 slide,
-#   code at 21 px fits about that many lines under a title.
+# - The region is compared, and written by sync, without the
+#   indentation that all its non-blank lines share: an excerpt from
+#   inside a function starts at column 0 on the slide (a checked
+#   dedent; the source keeps its indentation).
+# - A region holds at most MAX_LINES (12) lines, and a slide shows at
+#   most MAX_SLIDE_LINES (12) lines of code, all its blocks together
+#   (sh and console blocks included): what a projector shows legibly
+#   under a title, with a sentence below.
+# - Two regions on one slide need a line "…" (alone on its line)
+#   between them: the reader must see that source lines were left out.
 # - `<!-- code: illustration -->` marks a block that is on purpose not in
 #   the sources (say, the bug the real code avoids). Every ```c block
 #   needs one comment or the other.
 #
 # check: exit 1, naming deck, line, slide and source, when a block
-# differs from its region, a pattern no longer matches, a region is too
-# long, or a C block has no marker. Changes nothing.
+# differs from its (dedented) region, a pattern no longer matches, a
+# region or a slide has too many code lines, two regions have no "…"
+# between them, or a C block has no marker. Changes nothing.
 # sync: rewrites each block from its source (a marker followed by no
 # block gets one), and writes the deck only if something changed and
 # no error was found. Shell and awk only: it must run wherever make does.
 set -eu
 
-MAX_LINES=${MAX_LINES:-16}
+MAX_LINES=${MAX_LINES:-12}
+MAX_SLIDE_LINES=${MAX_SLIDE_LINES:-12}
 
 usage() {
     echo "usage: sh slides/snippets.sh check|sync [DECK.md ...]" >&2
@@ -64,7 +74,8 @@ for deck in "$@"; do
     [ -f "$deck" ] || { echo "snippets: no such deck: $deck" >&2; exit 2; }
     tmp="$deck.sync.$$"
     rc=0
-    awk -v mode="$mode" -v deck="$deck" -v max="$MAX_LINES" '
+    awk -v mode="$mode" -v deck="$deck" -v max="$MAX_LINES" \
+        -v maxslide="$MAX_SLIDE_LINES" '
 function err(line, msg) {
     printf "%s:%d: slide %d: %s\n", deck, line, slide, msg | "cat 1>&2"
     errors++
@@ -103,6 +114,7 @@ function load(file, after, from, to,    line, r, n, nafter, anchor, \
         }
     }
     close(file)
+    dedent()
     if (r < 0)
         return "cannot read " file
     if (after != "" && nafter == 0)
@@ -125,6 +137,29 @@ function load(file, after, from, to,    line, r, n, nafter, anchor, \
             "), more than " max ": choose a smaller one"
     return ""
 }
+# Removes the indentation that every non-blank line of the region has:
+# an excerpt from inside a function starts at column 0 on the slide.
+function dedent(    i, w, min) {
+    min = -1
+    for (i = 1; i <= nreg; i++) {
+        if (reg[i] ~ /^[ ]*$/)
+            continue
+        match(reg[i], /^ */)
+        if (min < 0 || RLENGTH < min)
+            min = RLENGTH
+    }
+    if (min <= 0)
+        return
+    for (i = 1; i <= nreg; i++)
+        reg[i] = reg[i] ~ /^[ ]*$/ ? "" : substr(reg[i], min + 1)
+}
+# Called at the end of each slide: the code lines it shows, all blocks.
+function end_slide() {
+    if (codelines > maxslide)
+        err(slide_line, "the slide shows " codelines " lines of code," \
+            " more than " maxslide ": split it, or show less")
+    codelines = 0; regions = 0; ellipsis = 0; slide_line = NR + 1
+}
 function lang_of(file) {
     if (file ~ /\.[ch]$/) return "c"
     if (file ~ /Makefile$|\.mk$/) return "makefile"
@@ -132,7 +167,10 @@ function lang_of(file) {
 }
 function emit(s) { if (mode == "sync") print s }
 
-BEGIN { slide = 1; fence = ""; front = 0; errors = 0; blocks = illus = 0 }
+BEGIN {
+    slide = 1; fence = ""; front = 0; errors = 0; blocks = illus = 0
+    codelines = 0; regions = 0; ellipsis = 0; slide_line = 1
+}
 
 # Front matter: from a first line "---" to the next "---".
 NR == 1 && $0 == "---" { front = 1; emit($0); next }
@@ -141,6 +179,7 @@ front == 1 { if ($0 == "---") front = 2; emit($0); next }
 # Inside a fenced block that no marker owns: copy, and find its end.
 fence != "" {
     if ($0 == fence) fence = ""
+    else codelines++
     emit($0)
     next
 }
@@ -165,6 +204,12 @@ fence != "" {
         err(NR, "a code marker needs from=\"...\" and to=\"...\"")
         next
     }
+    # Two regions on one slide: a line "…" between them says that
+    # source lines were left out.
+    if (regions > 0 && !ellipsis)
+        err(NR, "a second region on this slide: put a line \"…\"" \
+            " between the blocks")
+    regions++; ellipsis = 0
     problem = load(file, after, from, to)
     if (problem != "") {
         err(NR, problem)
@@ -198,6 +243,7 @@ pending != "" {
             err(mline, "the code block after the marker never ends")
             exit
         }
+        codelines += n
         if (kind == "illustration")
             illus++
         else
@@ -237,10 +283,12 @@ pending != "" {
     next
 }
 
-$0 == "---" { slide++ }
+$0 == "…" { ellipsis = 1 }
+$0 == "---" { end_slide(); slide++ }
 { emit($0) }
 
 END {
+    end_slide()
     close("cat 1>&2")
     if (errors > 0)
         exit 1

@@ -31,6 +31,27 @@ tools/freeport: tools/freeport.c
 
 timeline: $(TOOLS)
 
+# make race: the data race of tools/race.c, shown live before step 3's
+# mutex. Each version runs twice, without and with the mutex: once
+# built plainly (the lost updates), once under ThreadSanitizer (the
+# report for the racy run, silence for the locked one).
+RACE_CC = $(firstword $(shell command -v clang gcc 2>/dev/null) cc)
+tools/race: tools/race.c
+	$(CC) $(TOOLS_WARN) -O2 -g $(CFLAGS) -pthread -o $@ $<
+
+tools/race-tsan: tools/race.c
+	$(RACE_CC) $(TOOLS_WARN) -O1 -g -fsanitize=thread -pthread -o $@ $<
+
+race: tools/race tools/race-tsan
+	@echo '--- plain build: the total comes out short'
+	@tools/race
+	@tools/race -l
+	@echo '--- under ThreadSanitizer (-fsanitize=thread)'
+	@TSAN_OPTIONS=exitcode=0 tools/race-tsan 2>&1 | \
+	    grep -E 'WARNING|SUMMARY|counter|lost' || true
+	@TSAN_OPTIONS=exitcode=0 tools/race-tsan -l 2>&1 | \
+	    grep -E 'WARNING|SUMMARY|counter|lost' || true
+
 # make demo STEP=n: watch step n serve the standard scenarios.
 demo: $(TOOLS)
 	@test -n "$(STEP)" && test -n "$(call step_dir,$(STEP))" || { \
@@ -73,6 +94,7 @@ endif
 	@BENCH_MODE=report REF="$(REF)" tools/bench.sh $(STEPS)
 
 help::
+	@echo "make race            a data race, lost updates and TSan, live"
 	@echo "make timeline        build the timeline client (tools/timeline)"
 	@echo "make demo STEP=n     watch step n serve slow-mix, sleepers, idle"
 	@echo "make bench           every step and nginx in 3 min: a table;" \
@@ -82,7 +104,7 @@ help::
 	@echo "  REF= leaves nginx out; BENCH_ROUNDS, BENCH_PARTS ...:" \
 	    "tools/README.md"
 
-.PHONY: timeline demo bench bench-report
+.PHONY: timeline demo bench bench-report race
 
 clean::
-	rm -f $(TOOLS)
+	rm -f $(TOOLS) tools/race tools/race-tsan
