@@ -228,7 +228,7 @@ check-steps:
 	        4) allow="$(CHECK_ALLOW_4)";; 5) allow="$(CHECK_ALLOW_5)";; \
         *) allow="";; esac; \
 	        changed=$$(diff -rq -x server -x 'server-*' -x '*.o' \
-	            -x '*.dSYM' $$prev $$d | sed \
+	            -x '*.dSYM' -x README.md $$prev $$d | sed \
 	            -e "s|^Files $$prev/\([^ ]*\) and .*|\1|" \
 	            -e "s|^Only in $$d: \(.*\)|+\1|" \
 	            -e "s|^Only in $$prev: \(.*\)|-\1|"); \
