@@ -1,5 +1,5 @@
 /*
- * http.c - serve one connection: read the request head, answer, close.
+ * http.c - serve one connection: read the request head, answer.
  *
  * The same file in every step. What the bytes mean is decided by
  * http_parse.c; this file does the reading and writing around it. The
@@ -243,7 +243,7 @@ static int answer(int fd, const struct http_request *req, int *r)
     return status;
 }
 
-/* ---- The second half: answer, log, close ---- */
+/* ---- The second half: answer, log, linger ---- */
 
 static bool logging = true;
 
@@ -306,12 +306,12 @@ static bool may_have_unread(const struct http_request *req, size_t len)
            req->has_transfer_encoding;
 }
 
-/* Closes without losing the response. Closing a socket that still has
- * unread request bytes makes the kernel send a reset, which can
- * destroy the response before the client reads it. So: end our side,
- * read and discard what the client still sends (bounded in time and
- * bytes), then close. */
-static void close_lingering(int fd)
+/* Gets fd ready to be closed without losing the response. Closing a
+ * socket that still has unread request bytes makes the kernel send a
+ * reset, which can destroy the response before the client reads it.
+ * So: end our side, and read and discard what the client still sends
+ * (bounded in time and bytes). The caller closes fd afterwards. */
+static void linger(int fd)
 {
     char sink[4096];
     long long deadline = io_now_ms() + LINGER_MS;
@@ -325,7 +325,6 @@ static void close_lingering(int fd)
             total += (long)n;
         }
     }
-    close(fd);
 }
 
 /* Says why a read or write failed, for the log. A stopping server
@@ -381,9 +380,7 @@ int http_respond(int fd, const char *buf, size_t len, long verdict,
     if (r < 0)
         describe(problem, sizeof problem, "write", errno);
     if (status != 0 && r == 0 && may_have_unread(&req, len))
-        close_lingering(fd);
-    else
-        close(fd);
+        linger(fd);
     http_log(who, req.line, status, io_now_ms() - start_ms, problem);
     return r < 0 ? -status : status;
 }

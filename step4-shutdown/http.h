@@ -1,10 +1,15 @@
 /*
- * http.h - serving one connection: read a request, answer it, close.
+ * http.h - serving one connection: read a request, answer it.
  *
  * This file and http.c are the same in every step of the workshop: the
  * steps teach concurrency, not HTTP. Every step calls http_serve() on
  * each connection; only who calls it, and on which thread, changes.
  * What a request means is decided in http_parse.h.
+ *
+ * Whoever accepted a connection closes it: no function here ever
+ * closes the descriptor it is given. Then another thread may cut a
+ * connection with shutdown() on that one descriptor for as long as
+ * its owner has not closed it.
  */
 #ifndef HTTP_H
 #define HTTP_H
@@ -14,9 +19,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* ---- What every step calls ---- */
+
 /*
  * Serves one connection: reads the request head, then answers through
- * http_respond(). The caller hands fd over: http_serve closes it.
+ * http_respond(). The caller keeps fd, and closes it afterwards.
  *
  * who names the caller in the log ("main", "worker 2"). deadline_ms > 0
  * bounds the time to receive the whole head (408 Request Timeout);
@@ -26,6 +33,11 @@
  */
 int http_serve(int fd, const char *who, int deadline_ms);
 
+/* Turns the per-request log lines on stderr on (the default) or off. */
+void http_set_logging(bool on);
+
+/* ---- Only for a server that reads the head itself (step 5) ---- */
+
 /*
  * The second half of http_serve(), for a server that read the head by
  * other means. buf[0..len) holds the bytes read and verdict is what
@@ -34,8 +46,9 @@ int http_serve(int fd, const char *who, int deadline_ms);
  * ETIMEDOUT the deadline passed (408 if any byte came), any other an
  * error. start_ms (an io_now_ms() value) is when the connection began.
  *
- * Answers, logs one line, lingers only when the client may still send
- * bytes nobody read, and closes fd. Returns what http_serve() does.
+ * Answers, logs one line, and lingers only when the client may still
+ * send bytes nobody read. The caller keeps fd, and closes it
+ * afterwards. Returns what http_serve() does.
  */
 int http_respond(int fd, const char *buf, size_t len, long verdict,
                  int read_errno, long long start_ms, const char *who);
@@ -50,8 +63,5 @@ size_t http_format_error(char *out, size_t cap, int status,
  * (problem). A status of 0 is written "-"; problem may be "". */
 void http_log(const char *who, struct http_span line, int status,
               long long ms, const char *problem);
-
-/* Turns the per-request log lines on stderr on (the default) or off. */
-void http_set_logging(bool on);
 
 #endif

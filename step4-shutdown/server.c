@@ -24,12 +24,10 @@
 #include "config.h"
 #include "http.h"
 #include "io.h"
+#include "net.h"
 #include "pool.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -40,50 +38,15 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-int server_listen(int port, int *bound_port, const char **failed_call)
-{
-    struct sockaddr_in addr = {.sin_family = AF_INET,
-                               .sin_port = htons((uint16_t)port)};
-    socklen_t addr_len = sizeof addr;
-    int one = 1;
-
-    /* 127.0.0.1: POSIX gives it no name, and macOS hides the usual
-     * one from a program that asks for POSIX only. */
-    addr.sin_addr.s_addr = htonl(0x7f000001);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) {
-        *failed_call = "socket";
-        return -1;
-    }
-    /* Lets a restarted server bind at once, while connections of the
-     * previous one still linger in TIME_WAIT. */
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
-        *failed_call = "setsockopt";
-    else if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0)
-        *failed_call = "bind";
-    else if (listen(fd, LISTEN_BACKLOG) < 0)
-        *failed_call = "listen";
-    else if (getsockname(fd, (struct sockaddr *)&addr, &addr_len) < 0)
-        *failed_call = "getsockname";
-    else {
-        *bound_port = ntohs(addr.sin_port);
-        return fd;
-    }
-    int saved = errno; /* close() may change errno */
-    close(fd);
-    errno = saved;
-    return -1;
-}
-
 /* An accepted connection, and the argument of its job. fd belongs to
- * http_serve(), which closes it. twin is a second descriptor for the
+ * serve(), which closes it. twin is a second descriptor for the
  * same socket, which belongs to server.c: the cut at the end of the
  * grace period acts on twin, and twin is closed only once the
  * connection is off the open list, so the cut never touches a closed
  * descriptor, or a number the kernel has given to another file. */
 struct conn {
     struct server *server;
-    int fd;                   /* http_serve() closes it */
+    int fd;                   /* serve() closes it */
     int twin;                 /* forget() closes it */
     bool cut;                 /* guarded by server->lock */
     struct conn *prev, *next; /* guarded by server->lock: open list */
@@ -116,13 +79,10 @@ enum { ACCEPT_STOP = -2 };
 static int prepare_client(const struct server *s, int fd)
 {
     struct timeval send_timeout = {.tv_sec = s->deadline_ms / 1000};
-    int flags = fcntl(fd, F_GETFL);
 
     /* On BSD and macOS a socket inherits O_NONBLOCK from the listening
      * socket (not on Linux); the HTTP layer wants a blocking one. */
-    if (flags < 0 ||
-        ((flags & O_NONBLOCK) &&
-         fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) ||
+    if (net_set_nonblocking(fd, false) < 0 ||
         /* A write that makes no progress for -T seconds fails: a
          * client that stops reading loses its worker after about 3T
          * (each partial write restarts the timer). One that reads a
@@ -195,7 +155,7 @@ static void track(struct server *s, struct conn *c)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* Takes c, closed by http_serve(), off the open list, counts how it
+/* Takes c, closed by serve(), off the open list, counts how it
  * ended (status: what http_serve() returned) and frees it. */
 static void forget(struct conn *c, int status)
 {
@@ -241,7 +201,10 @@ static void cut_all(struct server *s)
  * period, running or still queued, ends at once in http_serve(). */
 static void serve(struct conn *c, const char *who)
 {
-    forget(c, http_serve(c->fd, who, c->server->deadline_ms));
+    int status = http_serve(c->fd, who, c->server->deadline_ms);
+
+    close(c->fd);
+    forget(c, status);
 }
 
 /* A job for the pool. It owns c and c->fd. */
@@ -412,9 +375,7 @@ static int server_start(struct server *s, int threads,
 
     stop_signals(&s->signals); /* main has blocked them already */
     /* accept() must never block: see accept_client(). */
-    int flags = fcntl(s->listen_fd, F_GETFL);
-    if (flags < 0 ||
-        fcntl(s->listen_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    if (net_set_nonblocking(s->listen_fd, true) < 0) {
         what = "fcntl";
         err = errno;
         goto fail;

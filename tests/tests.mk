@@ -201,7 +201,7 @@ musl: criterion $(foreach s,$(TEST_STEPS),$(TEST_BUILD)/$(s)/suite)
 
 # The HTTP layer is byte-identical in every step, and each step changes
 # only the files its lesson needs (a + marks a file it may add).
-CHECK_SAME = http.c http.h http_parse.c http_parse.h io.c io.h
+CHECK_SAME = http.c http.h http_parse.c http_parse.h io.c io.h net.c net.h
 CHECK_ALLOW_2 = server.c Makefile
 CHECK_ALLOW_3 = server.c server.h main.c config.h Makefile +pool.c +pool.h
 CHECK_ALLOW_4 = server.c server.h main.c config.h pool.c pool.h Makefile
