@@ -386,21 +386,22 @@ int http_route(struct http_span path, enum http_route *route,
  *   *( field-line CRLF ) CRLF
  * and each state below waits for one part of it. */
 enum {
-    BODY_DONE,      /* the whole body has come */
-    BODY_FIXED,     /* Content-Length: left bytes still due */
-    BODY_SIZE,      /* hex digits of a chunk size */
-    BODY_EXT,       /* a chunk extension, skipped up to CR */
-    BODY_SIZE_LF,   /* the LF ending the size line */
-    BODY_DATA,      /* left bytes of chunk data still due */
-    BODY_DATA_CR,   /* the CRLF after chunk data */
-    BODY_DATA_LF,   /* ... its LF */
-    BODY_TRAILER,   /* the start of a trailer line, or the last CRLF */
-    BODY_FIELD,     /* a trailer field line, dropped up to CR */
-    BODY_FIELD_LF,  /* the LF ending it */
-    BODY_END_LF     /* the LF of the blank line that ends the body */
+    BODY_DONE,     /* the whole body has come */
+    BODY_FIXED,    /* Content-Length: left bytes still due */
+    BODY_SIZE,     /* hex digits of a chunk size */
+    BODY_EXT,      /* a chunk extension, skipped up to CR */
+    BODY_SIZE_LF,  /* the LF ending the size line */
+    BODY_DATA,     /* left bytes of chunk data still due */
+    BODY_DATA_CR,  /* the CRLF after chunk data */
+    BODY_DATA_LF,  /* ... its LF */
+    BODY_TRAILER,  /* the start of a trailer line, or the last CRLF */
+    BODY_FIELD,    /* a trailer field line, dropped up to CR */
+    BODY_FIELD_LF, /* the LF ending it */
+    BODY_END_LF    /* the LF of the blank line that ends the body */
 };
 
-void http_body_start(struct http_body *b, const struct http_request *req)
+void http_body_start(struct http_body *b,
+                     const struct http_request *req)
 {
     *b = (struct http_body){.state = BODY_DONE, .done = true};
     if (req->chunked) {
@@ -466,7 +467,8 @@ static long trailer_byte(struct http_body *b, unsigned char c)
 {
     if (++b->line > HEAD_MAX_BYTES)
         return -400;
-    if (c == '\n' && b->state != BODY_FIELD_LF && b->state != BODY_END_LF)
+    if (c == '\n' && b->state != BODY_FIELD_LF &&
+        b->state != BODY_END_LF)
         return -400; /* a bare LF */
     if (b->state == BODY_TRAILER)
         b->state = c == '\r' ? BODY_END_LF : BODY_FIELD;

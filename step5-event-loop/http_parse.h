@@ -22,13 +22,13 @@ struct http_span {
 
 /* What http_parse() found. Spans point into the caller's buffer. */
 struct http_request {
-    struct http_span line;   /* the request line, without CRLF */
-    struct http_span method; /* "GET" */
-    struct http_span target; /* as sent: "http://h/sleep?ms=300" */
-    struct http_span path;   /* its path and query: "/sleep?ms=300" */
-    int major, minor;        /* HTTP/1.1: 1 and 1 */
-    int host_count;          /* how many Host headers */
-    bool bad_host;           /* a Host value no host could have */
+    struct http_span line;    /* the request line, without CRLF */
+    struct http_span method;  /* "GET" */
+    struct http_span target;  /* as sent: "http://h/sleep?ms=300" */
+    struct http_span path;    /* its path and query: "/sleep?ms=300" */
+    int major, minor;         /* HTTP/1.1: 1 and 1 */
+    int host_count;           /* how many Host headers */
+    bool bad_host;            /* a Host value no host could have */
     int transfer_encodings;   /* how many Transfer-Encoding headers */
     bool chunked;             /* the one sent is exactly "chunked" */
     bool bad_content_length;  /* not a number, or two that differ */
@@ -113,18 +113,18 @@ int http_route(struct http_span path, enum http_route *route,
  * An event loop does the same from its readable callback, keeping the
  * struct with the connection, and hands the request over once
  * body.done is true (with Content-Length, body.left is exactly how
- * many bytes are still due). Each call returns how many of the len bytes it took
- * (all of them, unless the body ended among them: the rest is the next
- * request's), or minus the status when the body is malformed:
- *   -400 a chunk size that is not hex or overflows, a line that does
- *        not end in CRLF (bare LF too), a control character in a
+ * many bytes are still due). Each call returns how many of the len
+ * bytes it took (all of them, unless the body ended among them: the
+ * rest is the next request's), or minus the status when the body is
+ * malformed: -400 a chunk size that is not hex or overflows, a line
+ * that does not end in CRLF (bare LF too), a control character in a
  *        chunk extension, a size line or a trailer section longer
  *        than HEAD_MAX_BYTES
  *   -413 the decoded body would pass BODY_MAX_BYTES
  * After an error every call returns the same status.
  */
 struct http_body {
-    int state;               /* where in the framing; see http_parse.c */
+    int state; /* where in the framing; see http_parse.c */
     unsigned long long left; /* bytes still due in this chunk or body */
     size_t len;              /* decoded so far, in out[0..len) */
     size_t line;             /* bytes of the size or trailer line */
@@ -136,7 +136,8 @@ struct http_body {
 /* Starts decoding the body of req, a head http_parse() accepted. A
  * request without Content-Length or chunked has an empty body, which
  * is done at once. */
-void http_body_start(struct http_body *b, const struct http_request *req);
+void http_body_start(struct http_body *b,
+                     const struct http_request *req);
 
 /* Feeds in[0..len) (in may be NULL when len is 0). Decoded bytes go to
  * out + b->len; out has room for BODY_MAX_BYTES. Returns the count of
