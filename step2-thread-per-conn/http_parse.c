@@ -389,6 +389,7 @@ enum {
     BODY_DONE,     /* the whole body has come */
     BODY_FIXED,    /* Content-Length: left bytes still due */
     BODY_SIZE,     /* hex digits of a chunk size */
+    BODY_BWS,      /* spaces after them, before ';' or CR */
     BODY_EXT,      /* a chunk extension, skipped up to CR */
     BODY_SIZE_LF,  /* the LF ending the size line */
     BODY_DATA,     /* left bytes of chunk data still due */
@@ -440,12 +441,15 @@ static long size_byte(struct http_body *b, unsigned char c)
     if (b->digits == 0 || c == '\n' || c == 0x7f ||
         (c < 0x20 && c != '\t' && c != '\r'))
         return -400; /* no size, a bare LF or a control character */
+    bool space = c == ' ' || c == '\t';
     if (c == '\r')
         b->state = BODY_SIZE_LF;
-    else if (b->state == BODY_SIZE && c != ';' && c != ' ' && c != '\t')
-        return -400; /* after the digits: BWS or ';' only */
-    else
+    else if (c == ';' || b->state == BODY_EXT)
         b->state = BODY_EXT;
+    else if (space)
+        b->state = BODY_BWS;
+    else
+        return -400; /* after the digits: BWS, then ';' or CR only */
     return 0;
 }
 
@@ -488,6 +492,7 @@ static long framing_byte(struct http_body *b, unsigned char c)
 {
     switch (b->state) {
     case BODY_SIZE:
+    case BODY_BWS:
     case BODY_EXT:
         return size_byte(b, c);
     case BODY_SIZE_LF:
