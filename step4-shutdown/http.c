@@ -303,7 +303,7 @@ static int answer(int fd, const struct http_request *req,
 {
     enum http_route route = HTTP_ROUTE_HELLO;
     long long number = 0;
-    char slept[SHORT_BODY_MAX];
+    char reply[SHORT_BODY_MAX];
     int status = http_route(req->path, &route, &number);
 
     if (status != 200) {
@@ -312,10 +312,10 @@ static int answer(int fd, const struct http_request *req,
         *r = send_short(fd, 200, "Hello, World!", is_head(req));
     } else if (route == HTTP_ROUTE_SLEEP) {
         /* The simulated slow request; a stopping server cuts it. */
-        snprintf(slept, sizeof slept, "slept %lld ms\n", number);
+        snprintf(reply, sizeof reply, "slept %lld ms\n", number);
         *r = io_sleep_ms((long)number);
         if (*r == 0)
-            *r = send_short(fd, 200, slept, is_head(req));
+            *r = send_short(fd, 200, reply, is_head(req));
     } else if (route == HTTP_ROUTE_ECHO) {
         *r = send_echo(fd, req, body, len);
     } else {

@@ -360,7 +360,8 @@ static void check_route(const char *path, size_t len)
         EXPECT(number >= 0 && number <= BYTES_MAX, "bytes %lld",
                number);
     EXPECT(status != 200 || route == HTTP_ROUTE_HELLO ||
-               route == HTTP_ROUTE_SLEEP || route == HTTP_ROUTE_BYTES,
+               route == HTTP_ROUTE_SLEEP || route == HTTP_ROUTE_BYTES ||
+               route == HTTP_ROUTE_ECHO,
            "route %d", (int)route);
     free(copy);
 }
