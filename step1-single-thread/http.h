@@ -23,13 +23,15 @@
 
 /*
  * Serves one connection: reads the request head, then answers through
- * http_respond(). The caller keeps fd, and closes it afterwards.
+ * http_respond(), which reads the body. The caller keeps fd, and
+ * closes it afterwards.
  *
  * who names the caller in the log ("main", "worker 2"). deadline_ms > 0
- * bounds the time to receive the whole head (408 Request Timeout);
- * 0 means wait for ever. Returns the status when the whole response
- * was written, minus the status when it could not be (a write failed,
- * or the server was stopping), and 0 when no response was sent.
+ * bounds the time to receive the whole request, head and body (408
+ * Request Timeout); 0 means wait for ever. Returns the status when the
+ * whole response was written, minus the status when it could not be (a
+ * write failed, or the server was stopping), and 0 when no response was
+ * sent.
  */
 int http_serve(int fd, const char *who, int deadline_ms);
 
@@ -44,14 +46,19 @@ void http_set_logging(bool on);
  * http_parse() returned on them. When verdict is HTTP_INCOMPLETE,
  * read_errno says why the reading stopped: 0 the client closed,
  * ETIMEDOUT the deadline passed (408 if any byte came), any other an
- * error. start_ms (an io_now_ms() value) is when the connection began.
+ * error. start_ms (an io_now_ms() value) is when the connection began,
+ * and deadline_ms > 0 bounds the whole request from then (0: none).
  *
- * Answers, logs one line, and lingers only when the client may still
- * send bytes nobody read. The caller keeps fd, and closes it
- * afterwards. Returns what http_serve() does.
+ * When the head was accepted, reads its body from fd (blocking, with
+ * the deadline; "100 Continue" first if the client expects it), which
+ * may have begun in buf after the head. Then answers, logs one line,
+ * and lingers only when the client may still send bytes nobody read.
+ * The caller keeps fd, and closes it afterwards. Returns what
+ * http_serve() does.
  */
 int http_respond(int fd, const char *buf, size_t len, long verdict,
-                 int read_errno, long long start_ms, const char *who);
+                 int read_errno, long long start_ms, int deadline_ms,
+                 const char *who);
 
 /* Formats a whole error response for status into out: the head, and
  * unless head_only a one-line body. Returns its length, or 0 (and

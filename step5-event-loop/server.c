@@ -180,7 +180,8 @@ static void room_made(struct server *s)
 }
 
 /* A job for the pool. It owns c and c->fd. The loop has read the head;
- * the worker only answers it. A connection cut at the end of the grace
+ * the worker reads the body, if any, within the same deadline, and
+ * answers. A connection cut at the end of the grace
  * period, running or still queued, ends at once in http_respond(). */
 static void conn_job(void *arg, int worker)
 {
@@ -190,7 +191,7 @@ static void conn_job(void *arg, int worker)
     room_made(c->server); /* this job has left the queue */
     snprintf(who, sizeof who, "worker %d", worker);
     int status = http_respond(c->fd, c->buf, c->len, c->verdict, 0,
-                              c->start_ms, who);
+                              c->start_ms, c->server->deadline_ms, who);
     close(c->fd);
     forget(c, status);
 }
@@ -309,7 +310,7 @@ static void end_unanswered(struct server *s, struct loop *l, int i,
 
     loop_remove(l, i);
     (void)http_respond(c->fd, c->buf, c->len, HTTP_INCOMPLETE,
-                       read_errno, c->start_ms, "loop");
+                       read_errno, c->start_ms, 0, "loop");
     loop_close(s, c);
 }
 
