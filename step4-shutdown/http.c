@@ -217,6 +217,11 @@ static bool is_head(const struct http_request *req)
            memcmp(req->method.ptr, "HEAD", 4) == 0;
 }
 
+bool http_is_head(const struct http_request *req)
+{
+    return is_head(req);
+}
+
 /* Answers a complete, acceptable request. Returns the status; *r is
  * 0 once the whole response is written, -1 (errno set) if it was not.
  */

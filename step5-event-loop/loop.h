@@ -1,0 +1,31 @@
+/*
+ * loop.h - the event loop: one thread holds every connection that is
+ * still sending its request; the pool gets those that have one.
+ */
+#ifndef LOOP_H
+#define LOOP_H
+
+#include "conns.h"
+#include "pool.h"
+
+struct loop;
+
+/* Makes a loop over listen_fd, which it makes non-blocking and closes
+ * when the stop begins. It hands heads with a verdict to pool, puts
+ * every connection on open from accept() on, and gives a client
+ * deadline_ms to send its head. Raises the descriptor limit towards
+ * LOOP_MAX_CONNECTIONS + LOOP_FD_SPARE. Returns NULL with errno set. */
+struct loop *loop_create(int listen_fd, struct pool *pool,
+                         struct conns *open, int deadline_ms);
+
+/* Runs the loop on the calling thread: until loop_stop(), and then
+ * until every connection it holds has gone to the pool or ended. */
+void loop_run(struct loop *loop);
+
+/* The stop hook: the loop stops accepting. Any thread may call it. */
+void loop_stop(void *loop);
+
+/* Frees the loop, once loop_run() has returned and the pool is gone. */
+void loop_destroy(struct loop *loop);
+
+#endif
