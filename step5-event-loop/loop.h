@@ -12,14 +12,13 @@
 struct loop;
 
 /* Makes a loop over listen_fd, non-blocking, which it closes when the
- * stop begins; then it starts stop's grace timer (grace_ms). It hands
- * heads with a verdict to pool, puts every connection on open from
- * accept() on, and gives a client deadline_ms to send its head. Raises
- * the descriptor limit towards LOOP_MAX_CONNECTIONS + LOOP_FD_SPARE.
- * Returns NULL with errno set. */
+ * stop begins; then it starts stop's grace timer (grace_ms). It holds
+ * at most max_conns connections, each on open from accept() on, gives
+ * each deadline_ms to send its head, and hands those with a verdict to
+ * pool. Returns NULL with errno set. */
 struct loop *loop_create(int listen_fd, struct pool *pool,
                          struct conns *open, struct stop *stop,
-                         int deadline_ms, int grace_ms);
+                         int deadline_ms, int grace_ms, int max_conns);
 
 /* Runs the loop on the calling thread: until loop_stop(), and then
  * until every connection it holds has gone to the pool or ended. */

@@ -20,8 +20,10 @@
 #include "stop.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* What the loop, the workers and the stop's threads share. Set
@@ -35,6 +37,38 @@ struct server {
     int deadline_ms;     /* -T, in milliseconds */
     int grace_ms;        /* -G, in milliseconds */
 };
+
+/* Each connection the loop holds is a descriptor, and the soft limit
+ * is often 1024. Asks for what the loop may use; refused, quietly for
+ * the most it may have (the hard limit, and OPEN_MAX on macOS, which
+ * refuses more), and warns only when even that is less. Returns the
+ * limit it got: the loop holds that, minus LOOP_FD_SPARE. */
+static long fd_limit(void)
+{
+    rlim_t want = LOOP_MAX_CONNECTIONS + LOOP_FD_SPARE, most = want;
+    struct rlimit lim;
+
+#ifdef OPEN_MAX /* macOS: poll() fails with EINVAL past it, too */
+    most = want < OPEN_MAX ? want : OPEN_MAX;
+#endif
+    if (getrlimit(RLIMIT_NOFILE, &lim) < 0) {
+        perror("server: getrlimit(RLIMIT_NOFILE)");
+        return (long)most; /* accept() will say when there are none */
+    }
+    rlim_t had = lim.rlim_cur; /* RLIM_INFINITY is the largest */
+    lim.rlim_cur = want;
+    if (had >= want || setrlimit(RLIMIT_NOFILE, &lim) == 0)
+        return (long)most;
+    lim.rlim_cur = lim.rlim_max < most ? lim.rlim_max : most;
+    if (lim.rlim_cur <= had || setrlimit(RLIMIT_NOFILE, &lim) < 0)
+        lim.rlim_cur = had;
+    if (lim.rlim_cur < want)
+        fprintf(stderr,
+                "server: RLIMIT_NOFILE is %ld, not %ld: fewer"
+                " connections will fit\n",
+                (long)lim.rlim_cur, (long)want);
+    return (long)lim.rlim_cur;
+}
 
 /* What a stop does in this step, on the signal thread: the loop stops
  * accepting, and goes on with the connections it holds. */
@@ -80,8 +114,10 @@ static int server_start(struct server *s, int threads)
         goto fail_conns;
     }
     what = "setting up the loop";
+    long room = fd_limit() - LOOP_FD_SPARE; /* at least 1 */
     if ((s->loop = loop_create(s->listen_fd, s->pool, s->conns, s->stop,
-                               s->deadline_ms, s->grace_ms)) == NULL) {
+                               s->deadline_ms, s->grace_ms,
+                               room < 1 ? 1 : (int)room)) == NULL) {
         err = errno;
         goto fail_pool;
     }
