@@ -204,8 +204,12 @@ musl: criterion $(foreach s,$(TEST_STEPS),$(TEST_BUILD)/$(s)/suite)
 CHECK_SAME = http.c http.h http_parse.c http_parse.h io.c io.h net.c net.h
 CHECK_ALLOW_2 = server.c Makefile
 CHECK_ALLOW_3 = server.c server.h main.c config.h Makefile +pool.c +pool.h
-CHECK_ALLOW_4 = server.c server.h main.c config.h pool.c pool.h Makefile
-CHECK_ALLOW_5 = server.c main.c config.h pool.c pool.h
+CHECK_ALLOW_4 = server.c server.h main.c config.h pool.c pool.h Makefile \
+    +stop.c +stop.h +conns.c +conns.h
+# Until step 5 is built on stop.c and conns.c too (issue 17), it lacks
+# them, and its Makefile and server.h still differ from step 4's.
+CHECK_ALLOW_5 = server.c main.c config.h pool.c pool.h Makefile server.h \
+    -stop.c -stop.h -conns.c -conns.h
 check-steps:
 	@fail=0; first=$(firstword $(STEPS)); \
 	for d in $(wordlist 2,99,$(STEPS)); do \
@@ -224,7 +228,7 @@ check-steps:
 	        4) allow="$(CHECK_ALLOW_4)";; 5) allow="$(CHECK_ALLOW_5)";; \
         *) allow="";; esac; \
 	        changed=$$(diff -rq -x server -x 'server-*' -x '*.o' \
-	            -x '*.dSYM' $$prev $$d | sed \
+	            -x '*.dSYM' -x README.md $$prev $$d | sed \
 	            -e "s|^Files $$prev/\([^ ]*\) and .*|\1|" \
 	            -e "s|^Only in $$d: \(.*\)|+\1|" \
 	            -e "s|^Only in $$prev: \(.*\)|-\1|"); \
