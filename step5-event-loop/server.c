@@ -42,7 +42,7 @@ struct server {
  * is often 1024. Asks for what the loop may use; refused, quietly for
  * the most it may have (the hard limit, and OPEN_MAX on macOS, which
  * refuses more), and warns only when even that is less. Returns the
- * limit it got: the loop holds that, minus LOOP_FD_SPARE. */
+ * limit it got. */
 static long fd_limit(void)
 {
     rlim_t want = LOOP_MAX_CONNECTIONS + LOOP_FD_SPARE, most = want;
@@ -68,6 +68,20 @@ static long fd_limit(void)
                 " connections will fit\n",
                 (long)lim.rlim_cur, (long)want);
     return (long)lim.rlim_cur;
+}
+
+/* How many connections the loop may hold: the limit it got, minus
+ * LOOP_FD_SPARE. A limit below twice that (ulimit -n 32) leaves no
+ * room for spares: then all but the 2 the loop polls besides, and
+ * accept() runs out of descriptors first (and backs off). Either way
+ * poll() is never given more descriptors than the limit. */
+static int loop_room(void)
+{
+    long limit = fd_limit();
+    long room =
+        limit >= 2 * LOOP_FD_SPARE ? limit - LOOP_FD_SPARE : limit - 2;
+
+    return room < 1 ? 1 : (int)room;
 }
 
 /* What a stop does in this step, on the signal thread: the loop stops
@@ -114,10 +128,9 @@ static int server_start(struct server *s, int threads)
         goto fail_conns;
     }
     what = "setting up the loop";
-    long room = fd_limit() - LOOP_FD_SPARE; /* at least 1 */
     if ((s->loop = loop_create(s->listen_fd, s->pool, s->conns, s->stop,
                                s->deadline_ms, s->grace_ms,
-                               room < 1 ? 1 : (int)room)) == NULL) {
+                               loop_room())) == NULL) {
         err = errno;
         goto fail_pool;
     }

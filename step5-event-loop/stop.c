@@ -1,15 +1,11 @@
 /*
  * stop.c - how a signal becomes a stop, and how long a stop may take.
  *
- * One thread waits for SIGINT and SIGTERM in sigwait(): the first
- * runs the step's stop hook and wakes whoever polls the wake-up pipe,
- * a second ends the process at once. The grace thread cuts what is
- * left when -G runs out, through the step's cut hook and the cancel
- * pipe.
- *
- * pthread_mutex_lock() and unlock fail only when misused, which is a
- * bug in this file rather than something that happens at run time,
- * so their results are not checked.
+ * A thread waits for SIGINT and SIGTERM in sigwait(): the first runs
+ * the step's stop hook and wakes whoever polls the wake-up pipe, a
+ * second ends the process at once. When the grace period is over, the
+ * grace thread runs the step's cut hook and makes the cancel pipe
+ * readable, which ends a /sleep.
  */
 #include "stop.h"
 
@@ -32,14 +28,15 @@ struct stop {
     sigset_t signals; /* SIGINT and SIGTERM */
     int wake[2];      /* self-pipe: a byte in it means "look again" */
     int cancel[2];    /* readable once the grace period is over */
-    /* Only main touches these four. */
+    /* Written by main only (grace_end before the grace thread). */
     pthread_t signal_thread, grace_thread;
     bool watching, timing; /* whether each thread runs */
     long long grace_end;   /* set before the grace thread starts */
-    pthread_mutex_t lock;  /* guards the fields below */
-    bool requested;        /* the first signal came */
-    bool drained;          /* main is done with the drain */
-    bool finished;         /* main is done: next signal is its own */
+    /* Locking it fails only when misused: not checked, as in pool.c */
+    pthread_mutex_t lock; /* guards the fields below */
+    bool requested;       /* the first signal came */
+    bool drained;         /* main is done with the drain */
+    bool finished;        /* main is done: next signal is its own */
 };
 
 /* ---- The signals ---- */
@@ -177,7 +174,8 @@ void stop_wait(struct stop *st, int fd, int timeout_ms)
 
 void stop_cut(struct stop *st)
 {
-    st->hooks.cut(st->hooks.arg);
+    if (st->hooks.cut != NULL)
+        st->hooks.cut(st->hooks.arg);
     /* Wakes work that waits for no socket: a running /sleep. */
     if (write(st->cancel[1], "", 1) < 0)
         perror("server: write to the cancel pipe");

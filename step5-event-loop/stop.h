@@ -1,14 +1,10 @@
 /*
  * stop.h - how a signal becomes a stop.
  *
- * SIGINT and SIGTERM are blocked in every thread and one thread waits
- * for them in sigwait(), so the code that reacts may lock and call
- * anything. The first signal asks for a graceful stop, a second one
- * ends the process at once, and the grace timer bounds the stop: when
- * it runs out, what is still open is cut.
- *
- * This file knows nothing of pools or loops: each step says what a
- * stop and a cut do there through struct stop_hooks.
+ * The first SIGINT or SIGTERM asks for a graceful stop, a second ends
+ * the process at once, and a grace timer bounds the stop. This file
+ * knows nothing of pools or loops: each step says what a stop and a
+ * cut do there through struct stop_hooks.
  */
 #ifndef STOP_H
 #define STOP_H
@@ -18,11 +14,12 @@
 /* What a stop does in this step. Each hook runs on a thread of
  * stop.c's, and may lock mutexes (no signal handler is involved). */
 struct stop_hooks {
-    /* The first signal came (signal thread), before the wake-up byte
-     * is written: e.g. stop the pool. May be NULL. */
+    /* The first signal came (signal thread), before stop_requested()
+     * turns true and the wake-up byte is written: e.g. stop the pool.
+     * May be NULL. */
     void (*stop)(void *arg);
     /* The grace period is over (grace thread, or stop_cut()'s
-     * caller): end every connection still open. */
+     * caller): end every connection still open. May be NULL. */
     void (*cut)(void *arg);
     void *arg; /* given to both */
 };
