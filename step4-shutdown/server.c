@@ -63,9 +63,12 @@ static int prepare_client(const struct server *s, int fd)
     return fd;
 }
 
-/* Takes the next connection. Returns its descriptor, or -1 when there
- * was none to take and the caller should look at the stop, then call
- * again. */
+/* accept_client() returns this once the server should stop. */
+enum { ACCEPT_STOP = -2 };
+
+/* Takes the next connection. Returns its descriptor, -1 when there
+ * was none to take and the caller should simply call again, or
+ * ACCEPT_STOP once a signal has asked the server to stop. */
 static int accept_client(struct server *s)
 {
     static long long last_report;
@@ -80,7 +83,7 @@ static int accept_client(struct server *s)
         return prepare_client(s, fd);
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
         stop_wait(s->stop, s->listen_fd, -1);
-        return -1;
+        return stop_requested(s->stop) ? ACCEPT_STOP : -1;
     }
     if (errno == EINTR || errno == ECONNABORTED)
         return -1; /* ECONNABORTED: the client gave up; next */
@@ -94,7 +97,7 @@ static int accept_client(struct server *s)
         last_report = io_now_ms();
     }
     stop_wait(s->stop, -1, ACCEPT_BACKOFF_MS);
-    return -1;
+    return stop_requested(s->stop) ? ACCEPT_STOP : -1;
 }
 
 /* Serves c and forgets it, which closes c->fd. A connection cut at the
@@ -219,8 +222,10 @@ int server_run(int listen_fd, const struct server_options *opt)
         close(listen_fd);
         return 1;
     }
-    while (held == NULL && !stop_requested(s.stop)) {
+    while (held == NULL) {
         int fd = accept_client(&s);
+        if (fd == ACCEPT_STOP)
+            break;
         if (fd >= 0)
             held = dispatch(&s, fd);
     }
