@@ -28,11 +28,11 @@
 
 /*** connections ***/
 
-/* A connection, on the open list (conns.h) from accept() on, where the
- * cut finds it. The loop owns it until the head has a verdict. */
+/* A connection, on the open list (conns.h) from accept() on: the cut's
+ * shutdown() makes a polled one readable, and the loop then ends it. */
 struct lconn {
-    struct conn *conn;    /* on the open list; conn->fd, conn->data */
-    struct loop *loop;    /* whose connection */
+    struct conn *conn;    /* on the open list; conn->data is c */
+    struct loop *loop;    /* owns c until its verdict; then a job */
     long long start_ms;   /* accept(): the deadline counts from it */
     char *buf;            /* the head; NULL while idle: no buffer */
     size_t len;           /* bytes in buf */
