@@ -295,6 +295,11 @@ static int send_echo(int fd, const struct http_request *req,
     return is_head(req) ? 0 : io_write_all(fd, body, len);
 }
 
+bool http_is_head(const struct http_request *req)
+{
+    return is_head(req);
+}
+
 /* Answers a complete, acceptable request, whose body is body[0..len).
  * Returns the status; *r is 0 once the whole response is written, -1
  * (errno set) if it was not. */

@@ -66,6 +66,9 @@ int http_respond(int fd, const char *buf, size_t len, long verdict,
 size_t http_format_error(char *out, size_t cap, int status,
                          bool head_only);
 
+/* Whether req is a HEAD request, whose answers have no body. */
+bool http_is_head(const struct http_request *req);
+
 /* Writes one line to stderr: who: "request line" status time
  * (problem). A status of 0 is written "-"; problem may be "". */
 void http_log(const char *who, struct http_span line, int status,

@@ -39,15 +39,14 @@
 #define THREADS_MAX 1024  /* -t: the most workers allowed */
 #define QUEUE_CAPACITY 64 /* connections waiting for a worker */
 
-/* The event loop. It stops accepting when it holds this many
- * connections (below macOS's poll() limit, OPEN_MAX = 10240), or when
- * LOOP_READY_MAX ready ones wait for room in the queue: then the
- * kernel's backlog takes the pressure. */
+/* The event loop. It asks for LOOP_MAX_CONNECTIONS + LOOP_FD_SPARE
+ * descriptors (RLIMIT_NOFILE; macOS gives at most OPEN_MAX, 10240) and
+ * holds at most what it got minus LOOP_FD_SPARE. It stops accepting
+ * there, or when LOOP_READY_MAX ready ones wait for room in the queue:
+ * then the kernel's backlog takes the pressure. */
 #define LOOP_MAX_CONNECTIONS 10200 /* polled or ready, at most */
 #define LOOP_READY_MAX 64          /* ready, waiting for the queue */
-#define LOOP_FD_SPARE                                                  \
-    64 /* fds beyond the connections: RLIMIT_NOFILE                    \
-        */
+#define LOOP_FD_SPARE 64           /* fds for all but the connections */
 
 /* Deadlines. -T bounds the time to send the whole request, head and
  * body, counted from accept() (then 408), and the time a write may go

@@ -20,11 +20,6 @@ struct server_options {
     int grace_s;
 };
 
-/* Blocks SIGINT and SIGTERM in the calling thread, and so in every
- * thread it starts later: they wait for server_run()'s signal thread.
- * Returns 0 or an error number. */
-int server_block_signals(void);
-
 /* Accepts connections on listen_fd and serves them until SIGINT or
  * SIGTERM, then closes listen_fd, finishes the requests it has (those
  * still open after grace_s seconds are cut), frees everything and
