@@ -40,11 +40,12 @@
 #define QUEUE_CAPACITY 64 /* connections waiting for a worker */
 
 /* The event loop. It asks for LOOP_MAX_CONNECTIONS + LOOP_FD_SPARE
- * descriptors (RLIMIT_NOFILE; macOS gives at most OPEN_MAX, 10240) and
- * holds at most what it got minus LOOP_FD_SPARE. It stops accepting
+ * descriptors (RLIMIT_NOFILE), 10240: exactly macOS's OPEN_MAX, the
+ * most it gives, so no Mac warns at start. It holds at most what it
+ * got minus LOOP_FD_SPARE. It stops accepting
  * there, or when LOOP_READY_MAX ready ones wait for room in the queue:
  * then the kernel's backlog takes the pressure. */
-#define LOOP_MAX_CONNECTIONS 10200 /* polled or ready, at most */
+#define LOOP_MAX_CONNECTIONS 10176 /* polled or ready, at most */
 #define LOOP_READY_MAX 64          /* ready, waiting for the queue */
 #define LOOP_FD_SPARE 64           /* fds for all but the connections */
 
