@@ -22,11 +22,12 @@ step%:
 	ln -sf $(call step_dir,$*)/server server
 	@echo "./server now runs $(call step_dir,$*)"
 
-# make diff FROM=2 TO=3: what one step changes in the next.
+# make diff FROM=2 TO=3: what one step changes in the next. Each
+# step's README.md says so in words; the diff shows the code.
 FROM ?= 1
 TO ?= 2
 diff:
-	@diff -ru -x server -x 'server-*' -x '*.dSYM' \
+	@diff -ru -x server -x 'server-*' -x '*.dSYM' -x README.md \
 	    $(call step_dir,$(FROM)) $(call step_dir,$(TO)) || true
 
 # Linux-only calls and macros that would break the build on macOS.

@@ -1,10 +1,15 @@
 /*
- * http.h - serving one connection: read a request, answer it, close.
+ * http.h - serving one connection: read a request, answer it.
  *
  * This file and http.c are the same in every step of the workshop: the
  * steps teach concurrency, not HTTP. Every step calls http_serve() on
  * each connection; only who calls it, and on which thread, changes.
  * What a request means is decided in http_parse.h.
+ *
+ * Whoever accepted a connection closes it: no function here ever
+ * closes the descriptor it is given. Then another thread may cut a
+ * connection with shutdown() on that one descriptor for as long as
+ * its owner has not closed it.
  */
 #ifndef HTTP_H
 #define HTTP_H
@@ -14,17 +19,26 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* ---- What every step calls ---- */
+
 /*
  * Serves one connection: reads the request head, then answers through
- * http_respond(). The caller hands fd over: http_serve closes it.
+ * http_respond(), which reads the body. The caller keeps fd, and
+ * closes it afterwards.
  *
  * who names the caller in the log ("main", "worker 2"). deadline_ms > 0
- * bounds the time to receive the whole head (408 Request Timeout);
- * 0 means wait for ever. Returns the status when the whole response
- * was written, minus the status when it could not be (a write failed,
- * or the server was stopping), and 0 when no response was sent.
+ * bounds the time to receive the whole request, head and body (408
+ * Request Timeout); 0 means wait for ever. Returns the status when the
+ * whole response was written, minus the status when it could not be (a
+ * write failed, or the server was stopping), and 0 when no response was
+ * sent.
  */
 int http_serve(int fd, const char *who, int deadline_ms);
+
+/* Turns the per-request log lines on stderr on (the default) or off. */
+void http_set_logging(bool on);
+
+/* ---- Only for a server that reads the head itself (step 5) ---- */
 
 /*
  * The second half of http_serve(), for a server that read the head by
@@ -32,13 +46,19 @@ int http_serve(int fd, const char *who, int deadline_ms);
  * http_parse() returned on them. When verdict is HTTP_INCOMPLETE,
  * read_errno says why the reading stopped: 0 the client closed,
  * ETIMEDOUT the deadline passed (408 if any byte came), any other an
- * error. start_ms (an io_now_ms() value) is when the connection began.
+ * error. start_ms (an io_now_ms() value) is when the connection began,
+ * and deadline_ms > 0 bounds the whole request from then (0: none).
  *
- * Answers, logs one line, lingers only when the client may still send
- * bytes nobody read, and closes fd. Returns what http_serve() does.
+ * When the head was accepted, reads its body from fd (blocking, with
+ * the deadline; "100 Continue" first if the client expects it), which
+ * may have begun in buf after the head. Then answers, logs one line,
+ * and lingers only when the client may still send bytes nobody read.
+ * The caller keeps fd, and closes it afterwards. Returns what
+ * http_serve() does.
  */
 int http_respond(int fd, const char *buf, size_t len, long verdict,
-                 int read_errno, long long start_ms, const char *who);
+                 int read_errno, long long start_ms, int deadline_ms,
+                 const char *who);
 
 /* Formats a whole error response for status into out: the head, and
  * unless head_only a one-line body. Returns its length, or 0 (and
@@ -46,12 +66,12 @@ int http_respond(int fd, const char *buf, size_t len, long verdict,
 size_t http_format_error(char *out, size_t cap, int status,
                          bool head_only);
 
+/* Whether req is a HEAD request, whose answers have no body. */
+bool http_is_head(const struct http_request *req);
+
 /* Writes one line to stderr: who: "request line" status time
  * (problem). A status of 0 is written "-"; problem may be "". */
 void http_log(const char *who, struct http_span line, int status,
               long long ms, const char *problem);
-
-/* Turns the per-request log lines on stderr on (the default) or off. */
-void http_set_logging(bool on);
 
 #endif

@@ -1,10 +1,11 @@
 /*
- * http.c - serve one connection: read the request head, answer, close.
+ * http.c - serve one connection: read the request, answer.
  *
  * The same file in every step. What the bytes mean is decided by
  * http_parse.c; this file does the reading and writing around it. The
- * request is read into one fixed buffer, and a client that vanishes or
- * misbehaves ends only its own connection, never the server.
+ * head is read into one fixed buffer and the body, if any, decoded into
+ * another, and a client that vanishes or misbehaves ends only its own
+ * connection, never the server.
  */
 #include "http.h"
 
@@ -51,7 +52,8 @@ int http_serve(int fd, const char *who, int deadline_ms)
     size_t len = 0;
 
     long verdict = read_head(fd, buf, &len, deadline);
-    return http_respond(fd, buf, len, verdict, errno, start, who);
+    return http_respond(fd, buf, len, verdict, errno, start,
+                        deadline_ms, who);
 }
 
 /* ---- Formatting a response ---- */
@@ -71,6 +73,8 @@ static const char *reason(int status)
         return "Request Timeout";
     case 413:
         return "Content Too Large";
+    case 417:
+        return "Expectation Failed";
     case 414:
         return "URI Too Long";
     case 431:
@@ -86,19 +90,30 @@ static const char *reason(int status)
 
 /* The head of every response. Each part that varies has a bounded
  * width (an int, strings cut by %.Ns, a long long), so no head is
- * longer than HEAD_OUT_MAX: a buffer that size always holds it whole.
- * The bodies this server writes in one go are shorter than
- * SHORT_BODY_MAX. */
+ * longer than HEAD_OUT_MAX with a text/plain body: a buffer that size
+ * always holds it whole. /echo repeats the request's Content-Type,
+ * which the head limit bounds. The bodies this server writes in one
+ * go are shorter than SHORT_BODY_MAX. */
 #define HEAD_FORMAT                                                    \
     "HTTP/1.1 %d %.31s\r\n"                                            \
     "%.37s"                                                            \
-    "Content-Type: text/plain; charset=utf-8\r\n"                      \
+    "Content-Type: %.*s\r\n"                                           \
     "Content-Length: %lld\r\n"                                         \
-    "%.18s"                                                            \
+    "%.24s"                                                            \
     "Connection: close\r\n\r\n"
+#define TEXT_PLAIN "text/plain; charset=utf-8"
 #define DATE_LINE_LEN 37 /* "Date: " + 29 + CRLF */
-#define HEAD_OUT_MAX (sizeof HEAD_FORMAT + 11 + 31 + 37 + 20 + 18)
+#define HEAD_OUT_MAX                                                   \
+    (sizeof HEAD_FORMAT + 11 + 31 + 37 + sizeof TEXT_PLAIN + 20 + 24)
 #define SHORT_BODY_MAX 64
+
+/* What the head of a response says. */
+struct head {
+    int status;
+    struct http_span type; /* Content-Type */
+    long long length;      /* Content-Length */
+    const char *allow;     /* the Allow line of a 405, or "" */
+};
 
 /* The Date header (RFC 9110 5.6.7's IMF-fixdate), with English names
  * whatever the locale: "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n". An
@@ -123,35 +138,81 @@ static const char *date_line(char *out, size_t cap)
     return n == DATE_LINE_LEN ? out : "";
 }
 
-/* Formats a head announcing content_length bytes, then body if not
- * NULL. Returns the length, or 0 when it does not fit in cap. */
-static size_t format_response(char *out, size_t cap, int status,
-                              long long content_length,
-                              const char *body)
+static struct http_span text(const char *s)
+{
+    return (struct http_span){.ptr = s, .len = strlen(s)};
+}
+
+/* The Allow line a 405 carries (RFC 9110 15.5.6): the methods the
+ * target's resource takes. req is NULL when the target is unknown. */
+static const char *allow_line(int status,
+                              const struct http_request *req)
+{
+    enum http_route route;
+    long long number;
+
+    if (status != 405)
+        return "";
+    if (req != NULL && http_route(req->path, &route, &number) == 200 &&
+        route == HTTP_ROUTE_ECHO)
+        return "Allow: GET, HEAD, POST\r\n";
+    return "Allow: GET, HEAD\r\n";
+}
+
+/* Formats h. Returns the length, or 0 when it does not fit in cap. */
+static size_t format_head(char *out, size_t cap, const struct head *h)
 {
     char date[DATE_LINE_LEN + 1];
-    size_t body_len = body != NULL ? strlen(body) : 0;
-    int n = snprintf(out, cap, HEAD_FORMAT, status, reason(status),
-                     date_line(date, sizeof date), content_length,
-                     status == 405 ? "Allow: GET, HEAD\r\n" : "");
+    int type_len = h->type.len < HEAD_MAX_BYTES ? (int)h->type.len
+                                                : HEAD_MAX_BYTES;
+    int n = snprintf(out, cap, HEAD_FORMAT, h->status,
+                     reason(h->status), date_line(date, sizeof date),
+                     type_len, h->type.ptr, h->length, h->allow);
 
-    if (n < 0 || (size_t)n >= cap || body_len > cap - (size_t)n)
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
+/* Formats a text/plain response: the head, then body if not NULL.
+ * Returns the length, or 0 when it does not fit in cap. */
+static size_t format_response(char *out, size_t cap, int status,
+                              const char *allow, const char *body,
+                              bool head_only)
+{
+    struct head h = {status, text(TEXT_PLAIN), (long long)strlen(body),
+                     allow};
+    size_t n = format_head(out, cap, &h);
+    size_t body_len = head_only ? 0 : strlen(body);
+
+    if (n == 0 || body_len > cap - n)
         return 0;
-    memcpy(out + n, body != NULL ? body : "", body_len);
-    return (size_t)n + body_len;
+    memcpy(out + n, body, body_len);
+    return n + body_len;
+}
+
+/* An error response: its status and reason as a one-line body. */
+static size_t format_error(char *out, size_t cap, int status,
+                           const char *allow, bool head_only)
+{
+    char body[SHORT_BODY_MAX];
+
+    snprintf(body, sizeof body, "%d %s\n", status, reason(status));
+    return format_response(out, cap, status, allow, body, head_only);
 }
 
 size_t http_format_error(char *out, size_t cap, int status,
                          bool head_only)
 {
-    char body[SHORT_BODY_MAX];
-
-    snprintf(body, sizeof body, "%d %s\n", status, reason(status));
-    return format_response(out, cap, status, (long long)strlen(body),
-                           head_only ? NULL : body);
+    return format_error(out, cap, status, allow_line(status, NULL),
+                        head_only);
 }
 
 /* ---- Writing a response ---- */
+
+static bool is_head(const struct http_request *req)
+{
+    return req->method.len == 4 &&
+           memcmp(req->method.ptr, "HEAD", 4) == 0;
+}
 
 /* Writes a response whose body is short, head and body in one write.
  * The buffer holds any of them: a 0 from format_response() cannot
@@ -160,9 +221,8 @@ static int send_short(int fd, int status, const char *body,
                       bool head_only)
 {
     char out[HEAD_OUT_MAX + SHORT_BODY_MAX];
-    size_t n = format_response(out, sizeof out, status,
-                               (long long)strlen(body),
-                               head_only ? NULL : body);
+    size_t n =
+        format_response(out, sizeof out, status, "", body, head_only);
 
     if (n == 0) {
         errno = EOVERFLOW;
@@ -171,10 +231,13 @@ static int send_short(int fd, int status, const char *body,
     return io_write_all(fd, out, n);
 }
 
-static int send_error(int fd, int status, bool head_only)
+/* The error response to req, whose fields may be partly parsed. */
+static int send_error(int fd, int status,
+                      const struct http_request *req)
 {
     char out[HEAD_OUT_MAX + SHORT_BODY_MAX];
-    size_t n = http_format_error(out, sizeof out, status, head_only);
+    size_t n = format_error(out, sizeof out, status,
+                            allow_line(status, req), is_head(req));
 
     if (n == 0) {
         errno = EOVERFLOW;
@@ -190,7 +253,8 @@ static int send_bytes(int fd, long long n, bool head_only)
 {
     static const char pattern[] = "0123456789abcde\n";
     char head[HEAD_OUT_MAX], chunk[BYTES_CHUNK];
-    size_t head_len = format_response(head, sizeof head, 200, n, NULL);
+    struct head h = {200, text(TEXT_PLAIN), n, ""};
+    size_t head_len = format_head(head, sizeof head, &h);
     _Static_assert(BYTES_CHUNK % (sizeof pattern - 1) == 0,
                    "each chunk must start the pattern afresh");
 
@@ -211,39 +275,61 @@ static int send_bytes(int fd, long long n, bool head_only)
     return 0;
 }
 
-static bool is_head(const struct http_request *req)
+/* POST /echo: the body as it came, under the request's Content-Type
+ * (application/octet-stream when it sent none). */
+static int send_echo(int fd, const struct http_request *req,
+                     const char *body, size_t len)
 {
-    return req->method.len == 4 &&
-           memcmp(req->method.ptr, "HEAD", 4) == 0;
+    char head[HEAD_OUT_MAX + HEAD_MAX_BYTES];
+    struct head h = {200, req->content_type, (long long)len, ""};
+
+    if (h.type.len == 0)
+        h.type = text("application/octet-stream");
+    size_t n = format_head(head, sizeof head, &h);
+    if (n == 0) {
+        errno = EOVERFLOW;
+        return -1;
+    }
+    if (io_write_all(fd, head, n) < 0)
+        return -1;
+    return is_head(req) ? 0 : io_write_all(fd, body, len);
 }
 
-/* Answers a complete, acceptable request. Returns the status; *r is
- * 0 once the whole response is written, -1 (errno set) if it was not.
- */
-static int answer(int fd, const struct http_request *req, int *r)
+bool http_is_head(const struct http_request *req)
+{
+    return is_head(req);
+}
+
+/* Answers a complete, acceptable request, whose body is body[0..len).
+ * Returns the status; *r is 0 once the whole response is written, -1
+ * (errno set) if it was not. */
+static int answer(int fd, const struct http_request *req,
+                  const char *body, size_t len, int *r)
 {
     enum http_route route = HTTP_ROUTE_HELLO;
     long long number = 0;
-    char body[SHORT_BODY_MAX];
+    char reply[SHORT_BODY_MAX];
     int status = http_route(req->path, &route, &number);
 
     if (status != 200) {
-        *r = send_error(fd, status, is_head(req));
+        *r = send_error(fd, status, req);
     } else if (route == HTTP_ROUTE_HELLO) {
         *r = send_short(fd, 200, "Hello, World!", is_head(req));
     } else if (route == HTTP_ROUTE_SLEEP) {
         /* The simulated slow request; a stopping server cuts it. */
-        snprintf(body, sizeof body, "slept %lld ms\n", number);
+        snprintf(reply, sizeof reply, "slept %lld ms\n", number);
         *r = io_sleep_ms((long)number);
         if (*r == 0)
-            *r = send_short(fd, 200, body, is_head(req));
+            *r = send_short(fd, 200, reply, is_head(req));
+    } else if (route == HTTP_ROUTE_ECHO) {
+        *r = send_echo(fd, req, body, len);
     } else {
         *r = send_bytes(fd, number, is_head(req));
     }
-    return status;
+    return status; /* a body the route does not use is dropped */
 }
 
-/* ---- The second half: answer, log, close ---- */
+/* ---- The second half: answer, log, linger ---- */
 
 static bool logging = true;
 
@@ -295,23 +381,25 @@ void http_log(const char *who, struct http_span line, int status,
     fputs(out, stderr);
 }
 
-/* Whether the client may still send bytes nobody read: the head was
- * not read to its end, more bytes came after it, or it announced a
- * body. A request pipelined behind a complete head is the same risk
- * after a 404 as after a 200, so neither lingers for it. */
+/* Whether the client may still send bytes nobody read, when its head
+ * is refused: the head was not read to its end, more bytes came after
+ * it, or it announced a body. A request pipelined behind a complete
+ * head is the same risk after a 404 as after a 200, so neither
+ * lingers for it. (An accepted head's body is read: read_body() says
+ * whether anything came after it.) */
 static bool may_have_unread(const struct http_request *req, size_t len)
 {
     return req->head_len == 0 || len > req->head_len ||
            req->content_length > 0 || req->bad_content_length ||
-           req->has_transfer_encoding;
+           req->transfer_encodings > 0;
 }
 
-/* Closes without losing the response. Closing a socket that still has
- * unread request bytes makes the kernel send a reset, which can
- * destroy the response before the client reads it. So: end our side,
- * read and discard what the client still sends (bounded in time and
- * bytes), then close. */
-static void close_lingering(int fd)
+/* Gets fd ready to be closed without losing the response. Closing a
+ * socket that still has unread request bytes makes the kernel send a
+ * reset, which can destroy the response before the client reads it.
+ * So: end our side, and read and discard what the client still sends
+ * (bounded in time and bytes). The caller closes fd afterwards. */
+static void linger(int fd)
 {
     char sink[4096];
     long long deadline = io_now_ms() + LINGER_MS;
@@ -325,7 +413,6 @@ static void close_lingering(int fd)
             total += (long)n;
         }
     }
-    close(fd);
 }
 
 /* Says why a read or write failed, for the log. A stopping server
@@ -358,32 +445,112 @@ static void describe_read(char *out, size_t cap, int err, size_t len)
         describe(out, cap, "read", err);
 }
 
-int http_respond(int fd, const char *buf, size_t len, long verdict,
-                 int read_errno, long long start_ms, const char *who)
+/* ---- Reading the body ---- */
+
+/* One request on its way through http_respond(). */
+struct exchange {
+    int fd;                  /* the caller's; never closed here */
+    struct http_request req; /* spans into the caller's buffer */
+    struct http_body body;   /* the decoder's state, over bytes */
+    char *bytes;             /* the body: BODY_MAX_BYTES of room */
+    bool unread;             /* the client may have sent bytes we did
+                                not read: linger before closing */
+    char problem[128];       /* for the log line; may be "" */
+};
+
+/* RFC 9110 10.1.1: a client that sent Expect: 100-continue waits for
+ * this before it sends the body. Only a head the server accepted gets
+ * it; a refused one gets its final status at once, and the body is
+ * never read. An HTTP/1.0 client cannot expect it. */
+static int send_continue(const struct exchange *x)
 {
-    struct http_request req;
-    char problem[128] = "";
+    static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+    if (!x->req.expect_continue || x->req.minor == 0 || x->body.done)
+        return 0;
+    return io_write_all(x->fd, line, sizeof line - 1);
+}
+
+/* Reads the body of the accepted head in buf[0..len), starting with
+ * the bytes that came after the head, until http_body_feed() has it
+ * whole. Returns 0 then; the status to answer when the body is
+ * refused (400, 413) or late (408); or -1, x->problem set, when the
+ * client closed or a read or write failed. */
+static int read_body(struct exchange *x, const char *buf, size_t len,
+                     long long deadline)
+{
+    char wire[4096];
+    size_t rest = len - x->req.head_len;
+
+    http_body_start(&x->body, &x->req);
+    long n =
+        http_body_feed(&x->body, buf + x->req.head_len, rest, x->bytes);
+    x->unread = n < 0 || (size_t)n < rest;
+    if (n >= 0 && send_continue(x) < 0) {
+        describe(x->problem, sizeof x->problem, "write", errno);
+        return -1;
+    }
+    while (n >= 0 && !x->body.done) {
+        ssize_t got = io_read(x->fd, wire, sizeof wire, deadline);
+        if (got < 0 && errno == ETIMEDOUT)
+            return 408;
+        if (got <= 0) {
+            describe_read(x->problem, sizeof x->problem,
+                          got == 0 ? 0 : errno, len);
+            return -1;
+        }
+        n = http_body_feed(&x->body, wire, (size_t)got, x->bytes);
+        x->unread = n < 0 || n < got; /* more came after the body */
+    }
+    return n < 0 ? (int)-n : 0;
+}
+
+/* A head http_parse() accepted: reads its body, then answers. Returns
+ * the status sent (0: none); *r as for answer(). */
+static int take(struct exchange *x, const char *buf, size_t len,
+                long long deadline, int *r)
+{
+    int status = read_body(x, buf, len, deadline);
+
+    if (status == 0)
+        return answer(x->fd, &x->req, x->bytes, x->body.len, r);
+    x->unread = true; /* a body cut short has unread bytes */
+    if (status > 0)
+        *r = send_error(x->fd, status, &x->req);
+    return status > 0 ? status : 0;
+}
+
+/* ---- The second half, on the whole ---- */
+
+int http_respond(int fd, const char *buf, size_t len, long verdict,
+                 int read_errno, long long start_ms, int deadline_ms,
+                 const char *who)
+{
+    /* 64 KiB of stack: fine for any thread (macOS gives 512 KiB). */
+    char bytes[BODY_MAX_BYTES];
+    struct exchange x = {.fd = fd, .bytes = bytes};
+    long long deadline = deadline_ms > 0 ? start_ms + deadline_ms : 0;
     int status = 0, r = 0;
 
     /* Pure and cheap: parsing again gives the fields behind verdict. */
-    http_parse(buf, len, &req);
+    http_parse(buf, len, &x.req);
+    x.unread = may_have_unread(&x.req, len);
     if (verdict > 0) {
-        status = answer(fd, &req, &r);
+        status = take(&x, buf, len, deadline, &r);
     } else if (verdict < 0) {
         status = (int)-verdict;
-        r = send_error(fd, status, is_head(&req));
+        r = send_error(fd, status, &x.req);
     } else if (read_errno == ETIMEDOUT && len > 0) {
         status = 408;
-        r = send_error(fd, status, is_head(&req));
+        r = send_error(fd, status, &x.req);
     } else {
-        describe_read(problem, sizeof problem, read_errno, len);
+        describe_read(x.problem, sizeof x.problem, read_errno, len);
     }
     if (r < 0)
-        describe(problem, sizeof problem, "write", errno);
-    if (status != 0 && r == 0 && may_have_unread(&req, len))
-        close_lingering(fd);
-    else
-        close(fd);
-    http_log(who, req.line, status, io_now_ms() - start_ms, problem);
+        describe(x.problem, sizeof x.problem, "write", errno);
+    if (status != 0 && r == 0 && x.unread)
+        linger(fd);
+    http_log(who, x.req.line, status, io_now_ms() - start_ms,
+             x.problem);
     return r < 0 ? -status : status;
 }

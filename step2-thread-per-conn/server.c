@@ -13,50 +13,13 @@
 #include "http.h"
 #include "io.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-int server_listen(int port, int *bound_port, const char **failed_call)
-{
-    struct sockaddr_in addr = {.sin_family = AF_INET,
-                               .sin_port = htons((uint16_t)port)};
-    socklen_t addr_len = sizeof addr;
-    int one = 1;
-
-    /* 127.0.0.1: POSIX gives it no name, and macOS hides the usual
-     * one from a program that asks for POSIX only. */
-    addr.sin_addr.s_addr = htonl(0x7f000001);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) {
-        *failed_call = "socket";
-        return -1;
-    }
-    /* Lets a restarted server bind at once, while connections of the
-     * previous one still linger in TIME_WAIT. */
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
-        *failed_call = "setsockopt";
-    else if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0)
-        *failed_call = "bind";
-    else if (listen(fd, LISTEN_BACKLOG) < 0)
-        *failed_call = "listen";
-    else if (getsockname(fd, (struct sockaddr *)&addr, &addr_len) < 0)
-        *failed_call = "getsockname";
-    else {
-        *bound_port = ntohs(addr.sin_port);
-        return fd;
-    }
-    int saved = errno; /* close() may change errno */
-    close(fd);
-    errno = saved;
-    return -1;
-}
 
 /* Takes the next connection. Returns its descriptor, or -1 when there
  * was none to take and the caller should simply call again. */
@@ -93,7 +56,8 @@ static void *conn_thread(void *arg)
     char who[32];
 
     snprintf(who, sizeof who, "thread %lu", c->id);
-    http_serve(c->fd, who, 0); /* closes c->fd */
+    http_serve(c->fd, who, 0);
+    close(c->fd);
     free(c);
     return NULL;
 }

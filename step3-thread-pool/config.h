@@ -18,6 +18,10 @@
 #define HEAD_MAX_BYTES 8192 /* one buffer: 414 or 431 past this */
 #define EMPTY_LINES_MAX 8   /* ignored before the request line; 400 */
 
+/* The request body, framed by Content-Length or chunked, is read whole
+ * into one buffer: 413 past this, said at the head when it can be. */
+#define BODY_MAX_BYTES (64 * 1024) /* POST /echo's body at most */
+
 /* Routes */
 #define SLEEP_DEFAULT_MS 5000 /* GET /sleep with no ?ms= */
 #define SLEEP_MAX_MS 60000    /* GET /sleep?ms=N: 400 above this */

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 #include "http.h"
+#include "net.h"
 #include "server.h"
 
 #include <errno.h>
@@ -107,7 +108,7 @@ int main(int argc, char **argv)
     }
     http_set_logging(!opt.quiet);
 
-    int fd = server_listen(opt.port, &port, &failed_call);
+    int fd = net_listen(opt.port, &port, &failed_call);
     if (fd < 0 && errno == EADDRINUSE) {
         fprintf(stderr,
                 "server: port %d is already in use (is another"

@@ -16,11 +16,6 @@ struct server_options {
     int threads;
 };
 
-/* Opens a socket listening on 127.0.0.1:port and stores the port it
- * got in *bound_port. Returns the socket, or -1 with errno set and
- * *failed_call naming the call that failed ("bind"). */
-int server_listen(int port, int *bound_port, const char **failed_call);
-
 /* Accepts connections on listen_fd and serves them. Returns the exit
  * status for main, if it returns at all. */
 int server_run(int listen_fd, const struct server_options *opt);

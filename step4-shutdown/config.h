@@ -18,6 +18,10 @@
 #define HEAD_MAX_BYTES 8192 /* one buffer: 414 or 431 past this */
 #define EMPTY_LINES_MAX 8   /* ignored before the request line; 400 */
 
+/* The request body, framed by Content-Length or chunked, is read whole
+ * into one buffer: 413 past this, said at the head when it can be. */
+#define BODY_MAX_BYTES (64 * 1024) /* POST /echo's body at most */
+
 /* Routes */
 #define SLEEP_DEFAULT_MS 5000 /* GET /sleep with no ?ms= */
 #define SLEEP_MAX_MS 60000    /* GET /sleep?ms=N: 400 above this */
@@ -34,8 +38,8 @@
 #define THREADS_MAX 1024  /* -t: the most workers allowed */
 #define QUEUE_CAPACITY 64 /* connections waiting for a worker */
 
-/* Deadlines. -T bounds the time to send the whole request head (then
- * 408), and the time a write may go without progress. */
+/* Deadlines. -T bounds the time to send the whole request, head and
+ * body (then 408), and the time a write may go without progress. */
 #define DEADLINE_DEFAULT_S 10 /* -T: when none is given */
 #define DEADLINE_MAX_S 3600   /* -T: the longest allowed */
 

@@ -3,7 +3,9 @@
  */
 #include "config.h"
 #include "http.h"
+#include "net.h"
 #include "server.h"
+#include "stop.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -127,13 +129,13 @@ int main(int argc, char **argv)
      * before "listening on" is printed: a SIGTERM sent as soon as the
      * port is known then waits for the signal thread, instead of
      * killing the server with its default action. */
-    int err = server_block_signals();
+    int err = stop_block_signals();
     if (err != 0) {
         fprintf(stderr, "server: pthread_sigmask: %s\n", strerror(err));
         return 1;
     }
 
-    int fd = server_listen(opt.port, &port, &failed_call);
+    int fd = net_listen(opt.port, &port, &failed_call);
     if (fd < 0 && errno == EADDRINUSE) {
         fprintf(stderr,
                 "server: port %d is already in use (is another"

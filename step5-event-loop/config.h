@@ -18,6 +18,10 @@
 #define HEAD_MAX_BYTES 8192 /* one buffer: 414 or 431 past this */
 #define EMPTY_LINES_MAX 8   /* ignored before the request line; 400 */
 
+/* The request body, framed by Content-Length or chunked, is read whole
+ * into one buffer: 413 past this, said at the head when it can be. */
+#define BODY_MAX_BYTES (64 * 1024) /* POST /echo's body at most */
+
 /* Routes */
 #define SLEEP_DEFAULT_MS 5000 /* GET /sleep with no ?ms= */
 #define SLEEP_MAX_MS 60000    /* GET /sleep?ms=N: 400 above this */
@@ -35,18 +39,18 @@
 #define THREADS_MAX 1024  /* -t: the most workers allowed */
 #define QUEUE_CAPACITY 64 /* connections waiting for a worker */
 
-/* The event loop. It stops accepting when it holds this many
- * connections (below macOS's poll() limit, OPEN_MAX = 10240), or when
- * LOOP_READY_MAX ready ones wait for room in the queue: then the
- * kernel's backlog takes the pressure. */
-#define LOOP_MAX_CONNECTIONS 10200 /* polled or ready, at most */
+/* The event loop. It asks for LOOP_MAX_CONNECTIONS + LOOP_FD_SPARE
+ * descriptors (RLIMIT_NOFILE), 10240: exactly macOS's OPEN_MAX, the
+ * most it gives, so no Mac warns at start. It holds at most what it
+ * got minus LOOP_FD_SPARE. It stops accepting
+ * there, or when LOOP_READY_MAX ready ones wait for room in the queue:
+ * then the kernel's backlog takes the pressure. */
+#define LOOP_MAX_CONNECTIONS 10176 /* polled or ready, at most */
 #define LOOP_READY_MAX 64          /* ready, waiting for the queue */
-#define LOOP_FD_SPARE                                                  \
-    64 /* fds beyond the connections: RLIMIT_NOFILE                    \
-        */
+#define LOOP_FD_SPARE 64           /* fds for all but the connections */
 
-/* Deadlines. -T bounds the time to send the whole request head,
- * counted from accept() (then 408), and the time a write may go
+/* Deadlines. -T bounds the time to send the whole request, head and
+ * body, counted from accept() (then 408), and the time a write may go
  * without progress. */
 #define DEADLINE_DEFAULT_S 10 /* -T: when none is given */
 #define DEADLINE_MAX_S 3600   /* -T: the longest allowed */

@@ -3,7 +3,9 @@
  */
 #include "config.h"
 #include "http.h"
+#include "net.h"
 #include "server.h"
+#include "stop.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -11,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 static void usage(FILE *out)
@@ -31,31 +32,6 @@ static void usage(FILE *out)
             "  -h          show this help\n",
             DEFAULT_PORT, THREADS_MAX, THREADS_DEFAULT, DEADLINE_MAX_S,
             DEADLINE_DEFAULT_S, GRACE_MAX_S, GRACE_DEFAULT_S);
-}
-
-/* Every connection the loop holds is a descriptor, and the default
- * soft limit is often 1024. Raises it towards what the loop may hold
- * (never past the hard limit); if that fails the server still runs,
- * accepting fewer, and says so on stderr. */
-static void raise_fd_limit(void)
-{
-    struct rlimit lim;
-    rlim_t want = LOOP_MAX_CONNECTIONS + LOOP_FD_SPARE;
-
-    if (getrlimit(RLIMIT_NOFILE, &lim) < 0) {
-        perror("server: getrlimit(RLIMIT_NOFILE)");
-        return;
-    }
-    if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < want)
-        want = lim.rlim_max;
-    if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur >= want)
-        return;
-    lim.rlim_cur = want;
-    if (setrlimit(RLIMIT_NOFILE, &lim) < 0)
-        fprintf(stderr,
-                "server: setrlimit(RLIMIT_NOFILE, %ld): %s; fewer"
-                " connections will fit\n",
-                (long)want, strerror(errno));
 }
 
 /* Parses the value of option -name as a whole decimal number in
@@ -149,18 +125,17 @@ int main(int argc, char **argv)
         return 1;
     }
     http_set_logging(!opt.quiet);
-    raise_fd_limit();
     /* Before the first thread starts, which inherits the mask, and
      * before "listening on" is printed: a SIGTERM sent as soon as the
      * port is known then waits for the signal thread, instead of
      * killing the server with its default action. */
-    int err = server_block_signals();
+    int err = stop_block_signals();
     if (err != 0) {
         fprintf(stderr, "server: pthread_sigmask: %s\n", strerror(err));
         return 1;
     }
 
-    int fd = server_listen(opt.port, &port, &failed_call);
+    int fd = net_listen(opt.port, &port, &failed_call);
     if (fd < 0 && errno == EADDRINUSE) {
         fprintf(stderr,
                 "server: port %d is already in use (is another"

@@ -20,16 +20,6 @@ struct server_options {
     int grace_s;
 };
 
-/* Opens a socket listening on 127.0.0.1:port and stores the port it
- * got in *bound_port. Returns the socket, or -1 with errno set and
- * *failed_call naming the call that failed ("bind"). */
-int server_listen(int port, int *bound_port, const char **failed_call);
-
-/* Blocks SIGINT and SIGTERM in the calling thread, and so in every
- * thread it starts later: they wait for server_run()'s signal thread.
- * Returns 0 or an error number. */
-int server_block_signals(void);
-
 /* Accepts connections on listen_fd and serves them until SIGINT or
  * SIGTERM, then closes listen_fd, finishes the requests it has (those
  * still open after grace_s seconds are cut), frees everything and

@@ -2,7 +2,7 @@
 # Included by the top-level Makefile; runs from the repository root.
 # What the targets check, and the latest results: tests/README.md.
 
-# ---- make fuzz: libFuzzer over the parser and router (Linux, clang) ----
+# ---- make fuzz: libFuzzer over the parser, router and body decoder ----
 
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
@@ -24,7 +24,9 @@ FUZZ_OPTS = -max_total_time=$(FUZZ_SECONDS) -max_len=8400 -timeout=10 \
 # times, as prefixes, through a second copy built without coverage
 # hooks: same source, same sanitizers, its public names renamed with a
 # _plain suffix so that both copies link into one program.
-FUZZ_PLAIN := -Dhttp_parse=http_parse_plain -Dhttp_route=http_route_plain
+FUZZ_PLAIN := -Dhttp_parse=http_parse_plain -Dhttp_route=http_route_plain \
+    -Dhttp_body_start=http_body_start_plain \
+    -Dhttp_body_feed=http_body_feed_plain
 $(FUZZ_BIN): $(FUZZ_DIR)/fuzz_http.c $(wildcard $(FUZZ_STEP)/*.[ch])
 	@$(MAKE) --no-print-directory fuzz-runtime
 	$(FUZZ_CC) $(ABUSE_WARN) -O2 -g -fsanitize=address,undefined \

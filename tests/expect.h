@@ -30,7 +30,8 @@ struct expect {
      * at once, killing requests in the middle. */
     bool graceful_stop;
     /* Takes -G SECONDS: once the grace period of a stop is over, every
-     * connection still open is cut, and the process exits 0. */
+     * connection still open is cut, and the process exits 0; even
+     * when no descriptor is left (the cut needs none). */
     bool grace_option;
     /* Everything freed and closed at exit (valgrind: no leaks, only
      * the 3 standard descriptors open). */

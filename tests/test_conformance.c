@@ -2,7 +2,9 @@
  * test_conformance.c - black box: the rules of RFC 9110 and 9112 that
  * the server follows on top of its parser's (tests/README.md has the
  * table): Date on every response, absolute-form targets, empty lines
- * before the request line, and no lingering when nothing is unread.
+ * before the request line, no lingering when nothing is unread, and
+ * request bodies: their framing, Expect: 100-continue, POST /echo and
+ * BODY_MAX_BYTES.
  */
 #include "client.h"
 #include "config.h"
@@ -11,6 +13,7 @@
 
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -250,5 +253,313 @@ Test(conformance, a_complete_404_is_closed_without_lingering,
     close(fd);
     response_free(&first);
     response_free(&second);
+    stop_server(&s);
+}
+
+/* ---- Request bodies (RFC 9112 6 and 7.1, RFC 9110 10.1.1) ---- */
+
+/* Each request of issue 18's table, and what RFC 9112 says it gets.
+ * Every response must come whole and end in end-of-file: a server
+ * that closes with unread body bytes resets the connection under it.
+ */
+Test(conformance, request_bodies_are_framed_as_the_rfc_says,
+     .timeout = TEST_TIMEOUT_S)
+{
+    static const struct {
+        const char *why, *request;
+        int status;
+        const char *body, *allow;
+    } rows[] = {
+        {"POST / with a body: the method is wrong, not the size",
+         "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello",
+         405, "405 Method Not Allowed\n", "GET, HEAD"},
+        {"GET / with a body: the body is read and dropped",
+         "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello",
+         200, "Hello, World!", NULL},
+        {"GET / with a chunked body (RFC 9112 7.1: MUST parse it)",
+         "GET / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+         "\r\n5\r\nhello\r\n0\r\n\r\n",
+         200, "Hello, World!", NULL},
+        {"Content-Length with Transfer-Encoding (RFC 9112 6.3)",
+         "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
+         "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+         400, "400 Bad Request\n", NULL},
+        {"a transfer coding other than chunked",
+         "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n"
+         "\r\nxxxx",
+         501, "501 Not Implemented\n", NULL},
+        {"two Content-Length that differ",
+         "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n"
+         "Content-Length: 2\r\n\r\nab",
+         400, "400 Bad Request\n", NULL},
+        {"chunks with extensions and a trailer",
+         "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: "
+         "chunked\r\n"
+         "\r\n5;a=1\r\nhello\r\n6 ; b\r\n world\r\n0\r\nX-T: 1\r\n\r\n",
+         200, "hello world", NULL},
+        {"a chunk size line ending in a bare LF",
+         "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: "
+         "chunked\r\n"
+         "\r\n5\nhello\r\n0\r\n\r\n",
+         400, "400 Bad Request\n", NULL},
+        {"a chunk size that overflows",
+         "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: "
+         "chunked\r\n"
+         "\r\n100000000000000000\r\n",
+         400, "400 Bad Request\n", NULL},
+        {"PUT /echo: /echo takes POST",
+         "PUT /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nab",
+         405, "405 Method Not Allowed\n", "GET, HEAD, POST"},
+    };
+    struct server s;
+    struct response r;
+
+    start_server(&s, (struct start){0});
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        http_exchange(s.port, rows[i].request, &r);
+        cr_expect(r.status == rows[i].status &&
+                      r.body_len == strlen(rows[i].body) &&
+                      memcmp(r.body, rows[i].body, r.body_len) == 0,
+                  "%s: expected %d \"%s\", got %d \"%.*s\"",
+                  rows[i].why, rows[i].status, rows[i].body, r.status,
+                  (int)r.body_len, r.body);
+        cr_expect(response_complete(&r) && r.error == 0,
+                  "%s: the response should come whole, then "
+                  "end-of-file; %s",
+                  rows[i].why,
+                  r.error ? strerror(r.error) : "it was cut short");
+        if (rows[i].allow != NULL)
+            cr_expect(header_is(&r, "Allow", rows[i].allow),
+                      "%s: a 405 should say Allow: %s", rows[i].why,
+                      rows[i].allow);
+        response_free(&r);
+    }
+    assert_still_serving(s.port, "requests with bodies");
+    stop_server(&s);
+}
+
+/* Reads exactly n bytes into buf within timeout_ms. Returns how many
+ * came. */
+static size_t read_exactly(int fd, char *buf, size_t n, int timeout_ms)
+{
+    long long deadline = io_now_ms() + timeout_ms;
+    size_t got = 0;
+
+    while (got < n) {
+        ssize_t k = io_read(fd, buf + got, n - got, deadline);
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+    }
+    return got;
+}
+
+/* RFC 9110 10.1.1: a client that sends Expect: 100-continue waits for
+ * "100 Continue" before it sends the body. */
+Test(conformance, expect_100_continue_is_answered_before_the_body,
+     .timeout = TEST_TIMEOUT_S)
+{
+    static const char head[] = "POST /echo HTTP/1.1\r\nHost: t\r\n"
+                               "Expect: 100-continue\r\n"
+                               "Content-Length: 3\r\n\r\n";
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    char got[sizeof cont] = "";
+    struct server s;
+    struct response r;
+
+    start_server(&s, (struct start){0});
+    int fd = client_connect(s.port);
+    client_send(fd, head, sizeof head - 1);
+    size_t n = read_exactly(fd, got, sizeof cont - 1, 5000);
+    cr_expect(n == sizeof cont - 1 && memcmp(got, cont, n) == 0,
+              "Expect: 100-continue with Content-Length: 3 should get "
+              "\"HTTP/1.1 100 Continue\" before the body is sent; got "
+              "\"%.*s\"",
+              (int)n, got);
+    client_send(fd, "abc", 3);
+    read_response(fd, &r, 5000);
+    close(fd);
+    cr_expect(r.status == 200 && r.body_len == 3 &&
+                  memcmp(r.body, "abc", 3) == 0,
+              "after the 100, the body should be echoed: got %d "
+              "\"%.*s\"",
+              r.status, (int)r.body_len, r.body);
+    response_free(&r);
+    stop_server(&s);
+}
+
+/* A request the server refuses gets its final status at once, before
+ * the body it would not read, and no 100. */
+Test(conformance, a_refused_expectation_gets_its_status_at_once,
+     .timeout = TEST_TIMEOUT_S)
+{
+    static const struct {
+        const char *why, *head;
+        int status;
+    } rows[] = {
+        {"POST / (405)",
+         "POST / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+         "Content-Length: 3\r\n\r\n",
+         405},
+        {"a Content-Length of BODY_MAX_BYTES + 1 (413)",
+         "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+         "Content-Length: 65537\r\n\r\n",
+         413},
+        {"an unknown expectation (417)",
+         "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 200-ok\r\n"
+         "Content-Length: 3\r\n\r\n",
+         417},
+    };
+    struct server s;
+    struct response r;
+
+    cr_assert_eq(BODY_MAX_BYTES + 1, 65537, "the rows say 65537");
+    start_server(&s, (struct start){0});
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        int fd = client_connect(s.port);
+        client_send(fd, rows[i].head, strlen(rows[i].head));
+        read_response(fd, &r, 5000); /* the body is never sent */
+        close(fd);
+        cr_expect(r.status == rows[i].status && response_complete(&r),
+                  "Expect: 100-continue on %s should get a whole %d "
+                  "without waiting for the body; got %d after %zu "
+                  "bytes",
+                  rows[i].why, rows[i].status, r.status, r.received);
+        response_free(&r);
+    }
+    stop_server(&s);
+}
+
+/* Bytes every value, NUL, CR and LF included. */
+static char *body_of(size_t n)
+{
+    char *b = malloc(n > 0 ? n : 1);
+
+    cr_assert(b != NULL);
+    for (size_t i = 0; i < n; i++)
+        b[i] = (char)((i * 31 + 7) & 0xff);
+    return b;
+}
+
+/* A POST /echo of body[0..n), framed by Content-Length, or chunked in
+ * pieces of piece bytes with an extension and a trailer. Returns the
+ * request (malloc'd) and its length in *len. */
+static char *echo_request(const char *body, size_t n, size_t piece,
+                          size_t *len)
+{
+    size_t cap = 256 + n + (n / (piece ? piece : 1) + 1) * 32;
+    char *out = malloc(cap);
+    size_t k = 0;
+
+    cr_assert(out != NULL);
+    k += (size_t)snprintf(out, cap,
+                          "POST /echo HTTP/1.1\r\nHost: t\r\n");
+    if (piece == 0) {
+        k += (size_t)snprintf(out + k, cap - k,
+                              "Content-Length: %zu\r\n\r\n", n);
+        memcpy(out + k, body, n);
+        k += n;
+    } else {
+        k += (size_t)snprintf(out + k, cap - k,
+                              "Transfer-Encoding: chunked\r\n\r\n");
+        for (size_t at = 0; at < n; at += piece) {
+            size_t m = n - at < piece ? n - at : piece;
+            k += (size_t)snprintf(out + k, cap - k, "%zX;i=1\r\n", m);
+            memcpy(out + k, body + at, m);
+            k += m;
+            memcpy(out + k, "\r\n", 2);
+            k += 2;
+        }
+        k += (size_t)snprintf(out + k, cap - k, "0\r\nX-T: 1\r\n\r\n");
+    }
+    *len = k;
+    return out;
+}
+
+/* Sends one POST /echo, whole or one byte per write, and checks that
+ * the body comes back byte for byte. */
+static void check_echo(int port, size_t n, size_t piece, bool bytewise)
+{
+    char *body = body_of(n);
+    size_t len;
+    char *request = echo_request(body, n, piece, &len);
+    struct response r;
+    int fd = client_connect(port);
+
+    for (size_t at = 0; at < len; at += bytewise ? 1 : len)
+        client_send(fd, request + at, bytewise ? 1 : len);
+    read_response(fd, &r, 10000);
+    close(fd);
+    cr_expect(
+        r.status == 200 && r.body_len == n &&
+            memcmp(r.body, body, n) == 0,
+        "POST /echo of %zu bytes (%s%s) should come back byte for "
+        "byte; got %d with %zu bytes",
+        n, piece ? "chunked" : "Content-Length",
+        bytewise ? ", one byte per write" : "", r.status, r.body_len);
+    cr_expect(header_is(&r, "Content-Type", "application/octet-stream"),
+              "an echo without a Content-Type is "
+              "application/octet-stream");
+    response_free(&r);
+    free(request);
+    free(body);
+}
+
+Test(conformance, echo_returns_the_body_byte_for_byte,
+     .timeout = TEST_TIMEOUT_S)
+{
+    static const size_t sizes[] = {
+        0, 1, 2, 1000, 4096, 65535, BODY_MAX_BYTES};
+    static const size_t slow[] = {0, 1, 300};
+    struct server s;
+    struct response r;
+
+    start_server(&s, (struct start){0});
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        check_echo(s.port, sizes[i], 0, false);
+        check_echo(s.port, sizes[i], 4000, false);
+    }
+    for (size_t i = 0; i < sizeof slow / sizeof slow[0]; i++) {
+        check_echo(s.port, slow[i], 0, true);
+        check_echo(s.port, slow[i], 100, true);
+    }
+    http_exchange(s.port,
+                  "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: "
+                  "image/png\r\nContent-Length: 2\r\n\r\nhi",
+                  &r);
+    cr_expect(r.status == 200 &&
+                  header_is(&r, "Content-Type", "image/png"),
+              "an echo should carry the request's Content-Type");
+    response_free(&r);
+    stop_server(&s);
+}
+
+/* A chunked body that grows past BODY_MAX_BYTES gets 413, and the
+ * client still reads all of it: the server drains before it closes. */
+Test(conformance, a_chunked_body_past_the_limit_gets_a_whole_413,
+     .timeout = TEST_TIMEOUT_S)
+{
+    char *body = body_of(BODY_MAX_BYTES + 1);
+    size_t len;
+    char *request = echo_request(body, BODY_MAX_BYTES + 1, 4096, &len);
+    struct server s;
+    struct response r;
+
+    start_server(&s, (struct start){0});
+    int fd = client_connect(s.port);
+    cr_expect(io_write_all(fd, request, len) == 0,
+              "sending the whole body should complete: the server "
+              "drains it after its 413");
+    read_response(fd, &r, 5000);
+    close(fd);
+    cr_expect(r.status == 413 && response_complete(&r) && r.error == 0,
+              "a chunked body of BODY_MAX_BYTES + 1 should get a whole "
+              "413, then end-of-file; got %d, %zu bytes, %s",
+              r.status, r.received,
+              r.error ? strerror(r.error) : "then end-of-file");
+    response_free(&r);
+    free(request);
+    free(body);
+    assert_still_serving(s.port, "a chunked body too large");
     stop_server(&s);
 }

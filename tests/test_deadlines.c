@@ -5,7 +5,8 @@
  * arrive within T seconds of a worker taking the connection (408 if
  * some of it came, a silent close if none did), and a write that makes
  * no progress for T seconds ends the connection. Step 5 counts the
- * same T from accept(), in its event loop. Steps 1 to 3 have no
+ * same T from accept(), in its event loop. The body counts too: T
+ * bounds the whole request, head and body. Steps 1 to 3 have no
  * deadline: a slow client keeps its connection, and its thread or
  * worker, as long as it likes. All are asserted.
  */
@@ -201,5 +202,53 @@ Test(deadlines, a_client_that_stops_reading_is_dropped,
                   e->step, took);
         close(fd);
     }
+    stop_server(&s);
+}
+
+/* A head that comes at once and a body that trickles, a byte every
+ * TRICKLE_MS: -T bounds the whole request, so the body gets its 408
+ * about T after the connection began. Steps without a deadline wait
+ * for the rest of the body. */
+Test(deadlines, a_trickled_body_gets_408_within_T,
+     .timeout = TEST_TIMEOUT_S)
+{
+    static const char head[] = "POST /echo HTTP/1.1\r\nHost: t\r\n"
+                               "Content-Length: 100\r\n\r\n";
+    const struct expect *e = expect_this_step();
+    int run_ms = e->deadline_option ? 3000 : 1500;
+    struct server s;
+    struct response r = {0};
+    long long at = 0;
+
+    start_server(&s, (struct start){.deadline_s = 1});
+    int fd = client_connect(s.port);
+    long long t0 = io_now_ms();
+    client_send(fd, head, sizeof head - 1);
+    for (int sent = 0; io_now_ms() - t0 < run_ms && sent < 100;
+         sent++) {
+        if (readable(fd)) {
+            read_response(fd, &r, 2000);
+            at = io_now_ms() - t0;
+            break;
+        }
+        io_write_all(fd, "x", 1);
+        pause_ms(TRICKLE_MS);
+    }
+    close(fd);
+    if (e->deadline_option)
+        cr_expect(
+            at >= T_MS - 100 && at <= T_MS + 2 * WAVE_MS &&
+                r.status == 408,
+            "with -T 1, a body sent a byte every %d ms should get "
+            "408 about 1 s after the connection began; got "
+            "status %d at %lld ms (0: none)",
+            TRICKLE_MS, r.status, at);
+    else
+        cr_expect(at == 0,
+                  "step %d has no deadline: a trickled body should "
+                  "still be read, but a response came after %lld ms",
+                  e->step, at);
+    if (at > 0)
+        response_free(&r);
     stop_server(&s);
 }

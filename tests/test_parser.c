@@ -7,6 +7,11 @@
  * broken wins). The same table then checks the properties a network
  * parser needs: every prefix of a request gives "incomplete" or the
  * same verdict, never another one, and no byte past len is read.
+ *
+ * The body decoder (http_body_feed) has a table of its own: each row
+ * is a whole request, head and body, and the body it decodes to or
+ * the status it refuses it with, whether it comes in one piece, one
+ * byte at a time, or cut in two anywhere.
  */
 #include "config.h"
 #include "harness.h"
@@ -18,6 +23,10 @@
 #include <string.h>
 
 #define WHOLE 1 /* want: the head is complete; returns its length */
+/* BODY_MAX_BYTES (64 KiB) and one more, spelled out for the rows;
+ * body_limit_is_spelled_right checks them against config.h. */
+#define BODY_MAX "65536"
+#define BODY_MAX_PLUS_1 "65537"
 #define CRLF "\r\n"
 #define HOST "Host: test\r\n"
 
@@ -157,9 +166,38 @@ static const struct parse_case cases[] = {
      "GET / HTTP/1.0" CRLF "Host: \xc3\xa9" CRLF CRLF, -400},
     {"host:port and IPv6 literals are hosts",
      "GET / HTTP/1.1" CRLF "Host: [::1]:8080" CRLF CRLF, WHOLE},
-    {"Transfer-Encoding",
+    /* The body's framing (RFC 9112 6 and 7.1), judged after the method
+     */
+    {"GET with Transfer-Encoding: chunked (RFC 9112 7.1: MUST parse)",
      "GET / HTTP/1.1" CRLF HOST "Transfer-Encoding: chunked" CRLF CRLF,
+     WHOLE},
+    {"the coding's name ignores case",
+     "GET / HTTP/1.1" CRLF HOST "transfer-encoding: Chunked" CRLF CRLF,
+     WHOLE},
+    {"a transfer coding other than chunked",
+     "GET / HTTP/1.1" CRLF HOST "Transfer-Encoding: gzip" CRLF CRLF,
      -501},
+    {"a list of codings",
+     "GET / HTTP/1.1" CRLF HOST
+     "Transfer-Encoding: gzip, chunked" CRLF CRLF,
+     -501},
+    {"two Transfer-Encoding headers",
+     "GET / HTTP/1.1" CRLF HOST "Transfer-Encoding: chunked" CRLF
+     "Transfer-Encoding: chunked" CRLF CRLF,
+     -501},
+    {"Content-Length with Transfer-Encoding (RFC 9112 6.3)",
+     "GET / HTTP/1.1" CRLF HOST "Content-Length: 5" CRLF
+     "Transfer-Encoding: chunked" CRLF CRLF,
+     -400},
+    {"Transfer-Encoding with Content-Length, in that order",
+     "POST /echo HTTP/1.1" CRLF HOST "Transfer-Encoding: chunked" CRLF
+     "Content-Length: 5" CRLF CRLF,
+     -400},
+    {"Transfer-Encoding in HTTP/1.0 (RFC 9112 6.1)",
+     "GET / HTTP/1.0" CRLF "Transfer-Encoding: chunked" CRLF CRLF,
+     -400},
+    {"GET with a body: read and dropped",
+     "GET / HTTP/1.1" CRLF HOST "Content-Length: 5" CRLF CRLF, WHOLE},
     {"Content-Length not a number",
      "GET / HTTP/1.1" CRLF HOST "Content-Length: abc" CRLF CRLF, -400},
     {"Content-Length negative",
@@ -176,17 +214,49 @@ static const struct parse_case cases[] = {
      "GET / HTTP/1.1" CRLF HOST "Content-Length: 5" CRLF
      "Content-Length: 6" CRLF CRLF,
      -400},
-    {"Content-Length: 1",
-     "GET / HTTP/1.1" CRLF HOST "Content-Length: 1" CRLF CRLF, -413},
+    {"Content-Length: BODY_MAX_BYTES",
+     "GET / HTTP/1.1" CRLF HOST "Content-Length: " BODY_MAX CRLF CRLF,
+     WHOLE},
+    {"Content-Length: BODY_MAX_BYTES + 1",
+     "GET / HTTP/1.1" CRLF HOST
+     "Content-Length: " BODY_MAX_PLUS_1 CRLF CRLF,
+     -413},
     {"Content-Length of 18 digits",
      "GET / HTTP/1.1" CRLF HOST
      "Content-Length: 999999999999999999" CRLF CRLF,
      -413},
-    {"two equal Content-Length: 5",
+    {"two equal Content-Length: 5 (RFC 9110 8.6 allows it)",
      "GET / HTTP/1.1" CRLF HOST "Content-Length: 5" CRLF
      "Content-Length: 5" CRLF CRLF,
+     WHOLE},
+    {"a Content-Length list",
+     "GET / HTTP/1.1" CRLF HOST "Content-Length: 5, 5" CRLF CRLF, -400},
+    {"Expect: 100-continue with Content-Length: 3",
+     "POST /echo HTTP/1.1" CRLF HOST "Expect: 100-continue" CRLF
+     "Content-Length: 3" CRLF CRLF,
+     WHOLE},
+    {"Expect: 100-continue on a body too large: 413 at once",
+     "POST /echo HTTP/1.1" CRLF HOST "Expect: 100-Continue" CRLF
+     "Content-Length: " BODY_MAX_PLUS_1 CRLF CRLF,
      -413},
+    {"an expectation this server does not know",
+     "POST /echo HTTP/1.1" CRLF HOST "Expect: 200-ok" CRLF
+     "Content-Length: 3" CRLF CRLF,
+     -417},
+    {"POST /echo", "POST /echo HTTP/1.1" CRLF HOST CRLF, WHOLE},
+    {"POST /echo with a query and a body",
+     "POST /echo?x=1 HTTP/1.1" CRLF HOST "Content-Length: 5" CRLF CRLF,
+     WHOLE},
+    {"POST /echo, chunked",
+     "POST /echo HTTP/1.1" CRLF HOST
+     "Transfer-Encoding: chunked" CRLF CRLF,
+     WHOLE},
+    {"POST below /echo is no echo",
+     "POST /echo/x HTTP/1.1" CRLF HOST CRLF, -405},
+    {"PUT /echo", "PUT /echo HTTP/1.1" CRLF HOST CRLF, -405},
     {"POST", "POST / HTTP/1.1" CRLF HOST CRLF, -405},
+    {"POST / with a body: the method is wrong, not the size",
+     "POST / HTTP/1.1" CRLF HOST "Content-Length: 5" CRLF CRLF, -405},
     {"PUT", "PUT / HTTP/1.1" CRLF HOST CRLF, -405},
     {"DELETE", "DELETE / HTTP/1.1" CRLF HOST CRLF, -405},
     {"PATCH", "PATCH / HTTP/1.1" CRLF HOST CRLF, -405},
@@ -208,16 +278,36 @@ static const struct parse_case cases[] = {
     {"a missing Host beats Transfer-Encoding",
      "GET / HTTP/1.1" CRLF "Transfer-Encoding: chunked" CRLF CRLF,
      -400},
-    {"Transfer-Encoding beats a bad Content-Length",
+    {"both framings beat an unknown coding and a bad Content-Length",
      "GET / HTTP/1.1" CRLF HOST "Transfer-Encoding: x" CRLF
      "Content-Length: x" CRLF CRLF,
+     -400},
+    {"an unknown coding beats a bad Content-Length",
+     "GET / HTTP/1.1" CRLF HOST "Transfer-Encoding: x" CRLF CRLF, -501},
+    {"405 beats a bad Content-Length",
+     "POST / HTTP/1.1" CRLF HOST "Content-Length: x" CRLF CRLF, -405},
+    {"405 beats both framings",
+     "PUT / HTTP/1.1" CRLF HOST "Content-Length: 5" CRLF
+     "Transfer-Encoding: chunked" CRLF CRLF,
+     -405},
+    {"405 beats a body too large: the method is judged first",
+     "POST / HTTP/1.1" CRLF HOST
+     "Content-Length: " BODY_MAX_PLUS_1 CRLF CRLF,
+     -405},
+    {"501 (method) beats a body too large",
+     "BREW / HTTP/1.1" CRLF HOST
+     "Content-Length: " BODY_MAX_PLUS_1 CRLF CRLF,
      -501},
-    {"a bad Content-Length beats 405",
-     "POST / HTTP/1.1" CRLF HOST "Content-Length: x" CRLF CRLF, -400},
-    {"a body (413) beats 405",
-     "POST / HTTP/1.1" CRLF HOST "Content-Length: 5" CRLF CRLF, -413},
-    {"a body (413) beats 501",
-     "BREW / HTTP/1.1" CRLF HOST "Content-Length: 5" CRLF CRLF, -413},
+    {"405 beats an unknown expectation",
+     "POST / HTTP/1.1" CRLF HOST "Expect: x" CRLF CRLF, -405},
+    {"a bad Content-Length beats 417",
+     "POST /echo HTTP/1.1" CRLF HOST "Expect: x" CRLF
+     "Content-Length: x" CRLF CRLF,
+     -400},
+    {"417 beats a body too large",
+     "POST /echo HTTP/1.1" CRLF HOST "Expect: x" CRLF
+     "Content-Length: " BODY_MAX_PLUS_1 CRLF CRLF,
+     -417},
 };
 
 #define NCASES (sizeof cases / sizeof cases[0])
@@ -321,7 +411,9 @@ Test(parser, fills_the_request_fields, .timeout = TEST_TIMEOUT_S)
     cr_expect(req.major == 1 && req.minor == 0, "the version is 1.0");
     cr_expect_eq(req.host_count, 1);
     cr_expect_eq(req.content_length, 0);
-    cr_expect(!req.has_transfer_encoding && !req.bad_content_length);
+    cr_expect(req.transfer_encodings == 0 && !req.chunked &&
+              !req.bad_content_length);
+    cr_expect(!req.expect_continue && !req.bad_expect);
     cr_expect(req.path.ptr == req.target.ptr && req.path.len == 13,
               "in origin-form the path is the whole target");
     cr_expect_eq(req.head_len, strlen(text), "head_len is the head");
@@ -417,6 +509,9 @@ static const struct route_case routes[] = {
     {"/sleep/", 404, HTTP_ROUTE_HELLO, -1},
     {"/SLEEP", 404, HTTP_ROUTE_HELLO, -1},
     {"//", 404, HTTP_ROUTE_HELLO, -1},
+    {"/echo", 200, HTTP_ROUTE_ECHO, -1},
+    {"/echo?x=1", 200, HTTP_ROUTE_ECHO, -1},
+    {"/echo/", 404, HTTP_ROUTE_HELLO, -1},
 };
 
 Test(router, every_path_gets_its_route_and_number,
@@ -560,4 +655,233 @@ Test(parser, the_limit_beats_a_later_rule, .timeout = TEST_TIMEOUT_S)
                  "431 (buffer full) comes before 505 (version) in the "
                  "documented order");
     free(buf);
+}
+
+Test(parser, body_limit_is_spelled_right, .timeout = TEST_TIMEOUT_S)
+{
+    cr_assert_eq(strtol(BODY_MAX, NULL, 10), (long)BODY_MAX_BYTES,
+                 "the rows' BODY_MAX should be config.h's");
+    cr_assert_eq(strtol(BODY_MAX_PLUS_1, NULL, 10),
+                 (long)BODY_MAX_BYTES + 1);
+}
+
+/* ---- The body decoder ---- */
+
+#define CHUNKED "Transfer-Encoding: chunked" CRLF
+#define ECHO "POST /echo HTTP/1.1" CRLF HOST
+
+struct body_case {
+    const char *why;
+    const char *text; /* a whole request, head and body */
+    const char *body; /* what it decodes to; NULL when refused */
+    int status;       /* the refusal: 400 or 413; else 0 */
+    size_t after;     /* bytes after the body: not the decoder's */
+};
+
+static const struct body_case bodies[] = {
+    {"Content-Length: 5", ECHO "Content-Length: 5" CRLF CRLF "hello",
+     "hello", 0, 0},
+    {"GET / with Content-Length: 5 and its 5 bytes",
+     "GET / HTTP/1.1" CRLF HOST "Content-Length: 5" CRLF CRLF "hello",
+     "hello", 0, 0},
+    {"Content-Length: 0", ECHO "Content-Length: 0" CRLF CRLF, "", 0, 0},
+    {"no framing: no body", ECHO CRLF, "", 0, 0},
+    {"no framing: what follows is the next request's",
+     ECHO CRLF "GET /", "", 0, 5},
+    {"bytes after a Content-Length body",
+     ECHO "Content-Length: 2" CRLF CRLF "hiGET", "hi", 0, 3},
+    {"GET / chunked: 5 CRLF hello CRLF 0 CRLF CRLF (RFC 9112 7.1)",
+     "GET / HTTP/1.1" CRLF HOST CHUNKED CRLF "5" CRLF "hello" CRLF
+     "0" CRLF CRLF,
+     "hello", 0, 0},
+    {"chunked: several chunks, hex sizes in either case",
+     ECHO CHUNKED CRLF "3" CRLF "abc" CRLF "A" CRLF "0123456789" CRLF
+                       "b" CRLF "hello world" CRLF "0" CRLF CRLF,
+     "abc0123456789hello world", 0, 0},
+    {"chunked: leading zeros",
+     ECHO CHUNKED CRLF "0003" CRLF "abc" CRLF "000" CRLF CRLF, "abc", 0,
+     0},
+    {"chunked: only the last chunk", ECHO CHUNKED CRLF "0" CRLF CRLF,
+     "", 0, 0},
+    {"chunked: extensions are skipped",
+     ECHO CHUNKED CRLF "3;name=value" CRLF "abc" CRLF
+                       "0 ; x=\"q;\" ;y" CRLF CRLF,
+     "abc", 0, 0},
+    {"chunked: the trailer section is read and dropped",
+     ECHO CHUNKED CRLF "2" CRLF "hi" CRLF "0" CRLF "X-Sum: 1" CRLF
+                       "Y: 2" CRLF CRLF,
+     "hi", 0, 0},
+    {"chunked: bytes after the body",
+     ECHO CHUNKED CRLF "1" CRLF "x" CRLF "0" CRLF CRLF "GET", "x", 0,
+     3},
+    {"chunked: a chunk of BODY_MAX_BYTES bytes announced is fine so "
+     "far",
+     ECHO CHUNKED CRLF "10000" CRLF "ab", NULL, 0, 0},
+    {"chunked: a size that is not hex", ECHO CHUNKED CRLF "g" CRLF "x",
+     NULL, 400, 0},
+    {"chunked: no size at all", ECHO CHUNKED CRLF CRLF, NULL, 400, 0},
+    {"chunked: a sign before the size", ECHO CHUNKED CRLF "+1" CRLF "x",
+     NULL, 400, 0},
+    {"chunked: a size that overflows 64 bits",
+     ECHO CHUNKED CRLF "10000000000000000" CRLF, NULL, 400, 0},
+    {"chunked: a bare LF after the size", ECHO CHUNKED CRLF "5\nhello",
+     NULL, 400, 0},
+    {"chunked: a bare LF after the data",
+     ECHO CHUNKED CRLF "5" CRLF "hello\n0" CRLF CRLF, NULL, 400, 0},
+    {"chunked: data longer than its size",
+     ECHO CHUNKED CRLF "3" CRLF "abcd" CRLF "0" CRLF CRLF, NULL, 400,
+     0},
+    {"chunked: a bare LF ending the body",
+     ECHO CHUNKED CRLF "0" CRLF "\n", NULL, 400, 0},
+    {"chunked: a bare LF in the trailer",
+     ECHO CHUNKED CRLF "0" CRLF "X: 1\n" CRLF, NULL, 400, 0},
+    {"chunked: a control byte in an extension",
+     ECHO CHUNKED CRLF "1;\x01" CRLF "x" CRLF "0" CRLF CRLF, NULL, 400,
+     0},
+    {"chunked: a space inside the size", ECHO CHUNKED CRLF "1 0" CRLF,
+     NULL, 400, 0},
+    {"chunked: a chunk past BODY_MAX_BYTES, refused at its size line",
+     ECHO CHUNKED CRLF "10001" CRLF, NULL, 413, 0},
+};
+
+#define NBODIES (sizeof bodies / sizeof bodies[0])
+
+/* What feeding a request's body gave: the decoded bytes, whether it
+ * was done, the refusal, and how many bytes the decoder took. */
+struct fed {
+    char *out;
+    size_t len;
+    bool done;
+    int status;
+    size_t head, used; /* the head's length; body bytes taken */
+};
+
+/* Parses text's head, then feeds what follows it to the decoder in
+ * pieces of step bytes (the first cut at first, if not 0). Each piece
+ * is an exact-size copy, so a read past it shows under ASan. */
+static struct fed feed_body(const char *text, size_t len, size_t first,
+                            size_t step)
+{
+    struct http_request req;
+    struct http_body b;
+    struct fed f = {.out = malloc(BODY_MAX_BYTES)};
+    long head = http_parse(text, len, &req);
+
+    cr_assert(f.out != NULL);
+    cr_assert(head > 0, "the head of \"%s\" should be accepted", text);
+    f.head = (size_t)head;
+    http_body_start(&b, &req);
+    for (size_t pos = (size_t)head; pos < len && f.status == 0;) {
+        size_t n = pos == (size_t)head && first > 0 ? first : step;
+        n = n < len - pos ? n : len - pos;
+        char *piece = malloc(n);
+        cr_assert(piece != NULL);
+        memcpy(piece, text + pos, n);
+        long r = http_body_feed(&b, piece, n, f.out);
+        free(piece);
+        cr_assert(r < 0 || (size_t)r <= n, "took more than it was fed");
+        cr_assert(b.len <= pos + n - (size_t)head,
+                  "decoded more bytes than it was fed");
+        if (r < 0)
+            f.status = (int)-r;
+        else
+            f.used += (size_t)r;
+        pos += n;
+        if (b.done)
+            break;
+    }
+    f.len = b.len;
+    f.done = b.done;
+    return f;
+}
+
+/* Checks one way of feeding row c against what the row says. */
+static void check_fed(const struct body_case *c, struct fed f,
+                      const char *how)
+{
+    size_t len = strlen(c->text);
+
+    if (c->body != NULL) {
+        cr_expect(f.done && f.status == 0, "%s, %s: should be whole",
+                  c->why, how);
+        cr_expect(f.len == strlen(c->body) &&
+                      memcmp(f.out, c->body, f.len) == 0,
+                  "%s, %s: decoded %zu bytes \"%.*s\", not \"%s\"",
+                  c->why, how, f.len, (int)f.len, f.out, c->body);
+        cr_expect_eq(len - f.head - f.used, c->after,
+                     "%s, %s: %zu bytes left after the body, not %zu",
+                     c->why, how, len - f.head - f.used, c->after);
+    } else if (c->status != 0) {
+        cr_expect_eq(f.status, c->status,
+                     "%s, %s: should be %d, not %d", c->why, how,
+                     c->status, f.status);
+    } else {
+        cr_expect(!f.done && f.status == 0,
+                  "%s, %s: should still want bytes", c->why, how);
+    }
+    free(f.out);
+}
+
+Test(parser, every_body_row_decodes_in_any_pieces,
+     .timeout = TEST_TIMEOUT_S)
+{
+    for (size_t i = 0; i < NBODIES; i++) {
+        const struct body_case *c = &bodies[i];
+        size_t len = strlen(c->text);
+
+        check_fed(c, feed_body(c->text, len, 0, len), "in one piece");
+        check_fed(c, feed_body(c->text, len, 0, 1), "byte by byte");
+        for (size_t cut = 1; cut < 40; cut++)
+            check_fed(c, feed_body(c->text, len, cut, len),
+                      "cut in two");
+    }
+}
+
+/* A body of BODY_MAX_BYTES fits in chunks; one byte more is 413,
+ * however it is cut into chunks. */
+Test(parser, chunks_adding_up_past_the_limit_get_413,
+     .timeout = TEST_TIMEOUT_S)
+{
+    static const char head[] = ECHO CHUNKED CRLF;
+    size_t cap = sizeof head + BODY_MAX_BYTES + 64;
+    char *text = malloc(cap);
+
+    cr_assert(text != NULL);
+    for (int extra = 0; extra <= 1; extra++) {
+        size_t n = sizeof head - 1;
+        memcpy(text, head, n);
+        n += (size_t)snprintf(text + n, cap - n, "ffff" CRLF);
+        memset(text + n, 'a', 0xffff);
+        n += 0xffff;
+        n += (size_t)snprintf(text + n, cap - n,
+                              CRLF "%x" CRLF "b" CRLF, 1 + extra);
+        if (extra)
+            text[n++] = 'c'; /* the second byte of that last chunk */
+        n += (size_t)snprintf(text + n, cap - n, "%s0" CRLF CRLF,
+                              extra ? CRLF : "");
+        struct fed f = feed_body(text, n, 0, 4096);
+        if (extra)
+            cr_expect_eq(f.status, 413, "BODY_MAX_BYTES + 1 in chunks");
+        else
+            cr_expect(f.done && f.len == BODY_MAX_BYTES,
+                      "BODY_MAX_BYTES in chunks should be whole");
+        free(f.out);
+    }
+    free(text);
+}
+
+Test(parser, a_body_error_stays, .timeout = TEST_TIMEOUT_S)
+{
+    static const char text[] = ECHO CHUNKED CRLF "z" CRLF;
+    struct http_request req;
+    struct http_body b;
+    char out[8];
+    long head = http_parse(text, sizeof text - 1, &req);
+
+    cr_assert(head > 0);
+    http_body_start(&b, &req);
+    cr_expect_eq(http_body_feed(&b, text + head, 1, out), -400L);
+    cr_expect_eq(http_body_feed(&b, "0\r\n\r\n", 5, out), -400L,
+                 "after an error every call returns it again");
+    cr_expect(!b.done);
 }

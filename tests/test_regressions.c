@@ -87,8 +87,8 @@ static const struct nasty nasties[] = {
      BYTES("GET / HTTP/1.1\r\n" HOST
            "Content-Length: 0000000000000000001\r\n\r\n"),
      -400},
-    {"Transfer-Encoding in HTTP/1.0 is still refused",
-     BYTES("GET / HTTP/1.0\r\nTransfer-Encoding: gzip\r\n\r\n"), -501},
+    {"Transfer-Encoding in HTTP/1.0 is faulty framing (RFC 9112 6.1)",
+     BYTES("GET / HTTP/1.0\r\nTransfer-Encoding: gzip\r\n\r\n"), -400},
 };
 
 /* Parses text[0..len) from a copy of exactly len bytes. */

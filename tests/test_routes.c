@@ -101,7 +101,7 @@ Test(routes, each_parser_status_reaches_the_client,
         {"GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505,
          "505 HTTP Version Not Supported\n"},
         {"GET / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: "
-         "chunked\r\n\r\n",
+         "gzip\r\n\r\n",
          501, "501 Not Implemented\n"},
         {"BREW / HTTP/1.1\r\nHost: t\r\n\r\n", 501,
          "501 Not Implemented\n"},

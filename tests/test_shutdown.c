@@ -624,6 +624,42 @@ Test(shutdown, queued_connections_are_cut_when_the_grace_period_ends,
     batch_close(&b);
 }
 
+/* With ulimit -n 32 and 64 idle clients, every descriptor the server
+ * may open is taken and accept() fails with EMFILE. Then each client
+ * asks for 16 MB, which it reads slowly. The cut at the end of the
+ * grace period must still reach every connection accepted, although
+ * no descriptor is left: a cut that needs one (a dup() of each socket)
+ * misses some, and those hold their workers for about 25 s. */
+Test(shutdown,
+     a_full_descriptor_table_is_cut_when_the_grace_period_ends,
+     .timeout = TEST_TIMEOUT_S)
+{
+    enum { CONNS = 64 };
+    const char *bytes =
+        "GET /bytes?n=16000000 HTTP/1.1\r\nHost: t\r\n\r\n";
+    const struct expect *e = expect_this_step();
+    struct server s;
+    struct batch b;
+
+    start_server(&s, (struct start){.threads = 2,
+                                    .deadline_s = 60,
+                                    .grace_s = 1,
+                                    .max_fds = 32});
+    batch_open(&b, s.port, CONNS);
+    if (e->grace_option)
+        cr_assert(wait_for_log(&s, "accept: ", 5000 * slow_factor()),
+                  "with ulimit -n 32 and %d idle clients, step %d "
+                  "should run out of descriptors and say \"accept: "
+                  "...\" (log below)",
+                  CONNS, e->step);
+    for (int i = 0; i < b.k; i++) /* those in the backlog too */
+        client_send(b.fd[i], bytes, strlen(bytes));
+    pause_ms(300 * slow_factor()); /* workers are writing */
+    expect_cut_at_grace(&s, b.fd, b.k, 1, -1,
+                        "a full descriptor table, 64 slow readers");
+    batch_close(&b);
+}
+
 /* One worker, the queue full and connections still arriving, 100 a
  * second, far faster than it serves them (2 a second): the accept loop
  * never finds the backlog empty, so it never reaches poll(), and only

@@ -10,7 +10,8 @@
  *   2. an accepted head is no longer than the input and ends in '\n';
  *   3. every span points inside the examined part of the buffer;
  *   4. an accepted request obeys every rule the parser enforces
- *      (GET or HEAD, HTTP/1.0 or 1.1, Host, no body, ...);
+ *      (GET, HEAD or POST /echo, HTTP/1.0 or 1.1, Host, one framing
+ *      at most, a body within BODY_MAX_BYTES, ...);
  *   5. parsing is pure: the same input gives the same answer again,
  *      and the buffer is left untouched;
  *   6. only the first HEAD_MAX_BYTES count: past them, cutting the
@@ -24,7 +25,14 @@
  *   9. every accepted request is routed: http_route() on its path
  *      gives 200, 400 or 404, and a number in the route's range; and
  *      so does the whole input taken as a path (the query parsing
- *      meets every byte).
+ *      meets every byte);
+ *  10. the body decoder, fed the bytes after an accepted head, and
+ *      the whole input taken as a chunked body and as a body of a
+ *      given Content-Length, in random pieces (each an exact-size
+ *      copy), never takes more bytes than it was given, never decodes
+ *      more than it was fed nor past BODY_MAX_BYTES, answers only 400
+ *      or 413, and ends the same, with the same bytes, however the
+ *      input is cut.
  *
  * A broken invariant prints what differed and aborts; libFuzzer then
  * saves the input under tests/fuzz/artifacts/. Built and run by
@@ -62,7 +70,8 @@ static size_t window_of(size_t len)
 
 static bool known_verdict(long v)
 {
-    static const long statuses[] = {400, 405, 413, 414, 431, 501, 505};
+    static const long statuses[] = {400, 405, 413, 414,
+                                    417, 431, 501, 505};
 
     if (v >= 0)
         return true;
@@ -84,6 +93,13 @@ static bool span_inside(struct http_span s, const char *buf, size_t end)
 static bool span_equals(struct http_span s, const char *text)
 {
     return s.len == strlen(text) && memcmp(s.ptr, text, s.len) == 0;
+}
+
+/* The path of POST /echo: "/echo", maybe with a query. */
+static bool is_echo(struct http_span p)
+{
+    return p.len >= 5 && memcmp(p.ptr, "/echo", 5) == 0 &&
+           (p.len == 5 || p.ptr[5] == '?');
 }
 
 static bool spans_same_bytes(struct http_span a, struct http_span b)
@@ -164,7 +180,8 @@ static void check_result(const char *buf, size_t len, long v,
     EXPECT(buf[v - 1] == '\n', "head %ld does not end in LF", v);
     check_before_line(buf, r);
     EXPECT(span_equals(r->method, "GET") ||
-               span_equals(r->method, "HEAD"),
+               span_equals(r->method, "HEAD") ||
+               (span_equals(r->method, "POST") && is_echo(r->path)),
            "accepted method %.*s", (int)r->method.len, r->method.ptr);
     check_target(r);
     EXPECT(r->head_len == (size_t)v, "head_len %zu, verdict %ld",
@@ -173,10 +190,15 @@ static void check_result(const char *buf, size_t len, long v,
            "accepted version %d.%d", r->major, r->minor);
     EXPECT(r->minor == 1 ? r->host_count == 1 : r->host_count <= 1,
            "accepted HTTP/1.%d with %d Host", r->minor, r->host_count);
-    EXPECT(!r->has_transfer_encoding, "accepted Transfer-Encoding");
+    EXPECT(r->transfer_encodings == 0 ||
+               (r->transfer_encodings == 1 && r->chunked &&
+                r->content_length == -1 && r->minor == 1),
+           "accepted %d Transfer-Encoding", r->transfer_encodings);
     EXPECT(!r->bad_content_length, "accepted bad Content-Length");
-    EXPECT(r->content_length == -1 || r->content_length == 0,
+    EXPECT(r->content_length >= -1 &&
+               r->content_length <= BODY_MAX_BYTES,
            "accepted Content-Length %lld", r->content_length);
+    EXPECT(!r->bad_expect, "accepted an unknown expectation");
     /* The request line is exactly METHOD SP TARGET SP HTTP/x.y. */
     EXPECT(r->line.len == r->method.len + r->target.len + 10 &&
                r->target.ptr == r->method.ptr + r->method.len + 1,
@@ -190,7 +212,9 @@ static bool same_fields(const struct http_request *a,
            spans_same_bytes(a->target, b->target) &&
            spans_same_bytes(a->path, b->path) && a->major == b->major &&
            a->minor == b->minor && a->host_count == b->host_count &&
-           a->has_transfer_encoding == b->has_transfer_encoding &&
+           a->transfer_encodings == b->transfer_encodings &&
+           a->chunked == b->chunked &&
+           a->expect_continue == b->expect_continue &&
            a->bad_content_length == b->bad_content_length &&
            a->content_length == b->content_length;
 }
@@ -256,32 +280,36 @@ static size_t reserialise(const struct http_request *r, bool canonical,
                           char *out, size_t cap)
 {
     const char *eol = canonical ? "\r\n" : "\n";
-    const char *host = canonical ? "Host: fuzz.example" : "Host:";
-    const char *cl =
-        canonical ? "Content-Length: 0" : "Content-Length:0";
+    const char *sep = canonical ? ": " : ":";
     size_t n = 0;
     int k =
         snprintf(out, cap, "%.*s %.*s HTTP/%d.%d%s", (int)r->method.len,
                  r->method.ptr, (int)r->target.len, r->target.ptr,
                  r->major, r->minor, eol);
 
-    if (k < 0 || (size_t)k >= cap)
-        return 0;
-    n = (size_t)k;
-    for (int i = 0; i <= r->host_count; i++) {
-        /* host_count Host lines, then Content-Length if one was sent */
-        const char *field = i < r->host_count ? host : cl;
-        if (i == r->host_count && r->content_length != 0)
-            break;
-        k = snprintf(out + n, cap - n, "%s%s", field, eol);
-        if (k < 0 || (size_t)k >= cap - n)
-            return 0;
+    for (int i = 0; k >= 0 && (size_t)k < cap - n; i++) {
+        /* host_count Host lines, then the framing and Expect if sent */
         n += (size_t)k;
+        if (i < r->host_count)
+            k = snprintf(out + n, cap - n, "Host%s%s%s", sep,
+                         canonical ? "fuzz.example" : "", eol);
+        else if (i == r->host_count && r->content_length >= 0)
+            k = snprintf(out + n, cap - n, "Content-Length%s%lld%s",
+                         sep, r->content_length, eol);
+        else if (i == r->host_count + 1 && r->chunked)
+            k = snprintf(out + n, cap - n,
+                         "Transfer-Encoding%schunked%s", sep, eol);
+        else if (i == r->host_count + 2 && r->expect_continue)
+            k = snprintf(out + n, cap - n, "Expect%s100-continue%s",
+                         sep, eol);
+        else if (i == r->host_count + 3)
+            k = snprintf(out + n, cap - n, "%s", eol);
+        else if (i > r->host_count + 3)
+            return n;
+        else
+            k = 0;
     }
-    k = snprintf(out + n, cap - n, "%s", eol);
-    if (k < 0 || (size_t)k >= cap - n)
-        return 0;
-    return n + (size_t)k;
+    return 0;
 }
 
 /* Invariant 8. */
@@ -332,9 +360,126 @@ static void check_route(const char *path, size_t len)
         EXPECT(number >= 0 && number <= BYTES_MAX, "bytes %lld",
                number);
     EXPECT(status != 200 || route == HTTP_ROUTE_HELLO ||
-               route == HTTP_ROUTE_SLEEP || route == HTTP_ROUTE_BYTES,
+               route == HTTP_ROUTE_SLEEP || route == HTTP_ROUTE_BYTES ||
+               route == HTTP_ROUTE_ECHO,
            "route %d", (int)route);
     free(copy);
+}
+
+/* ---- Invariant 10: the body decoder ---- */
+
+long http_body_feed_plain(struct http_body *b, const char *in,
+                          size_t len, char *out);
+void http_body_start_plain(struct http_body *b,
+                           const struct http_request *req);
+
+/* How one way of feeding a body ended. */
+struct decoded {
+    long status; /* 0, or the negative status every call then gives */
+    bool done;
+    size_t len, used; /* bytes decoded; bytes of input taken */
+};
+
+/* Feeds in[0..len) to a decoder for req, in pieces whose sizes come
+ * from seed (0: one piece), each an exact-size heap copy. */
+static struct decoded decode(const struct http_request *req,
+                             const char *in, size_t len, char *out,
+                             uint32_t seed)
+{
+    struct http_body b;
+    struct decoded d = {0};
+    size_t fed = 0;
+
+    bool whole = seed == 0;
+
+    http_body_start_plain(&b, req);
+    while (fed < len && d.status == 0) {
+        seed = seed * 1103515245u + 12345u;
+        size_t n = whole ? len : 1 + (seed >> 16) % 97;
+        n = n < len - fed ? n : len - fed;
+        char *piece = malloc(n);
+        EXPECT(piece != NULL, "out of memory");
+        memcpy(piece, in + fed, n);
+        long r = http_body_feed_plain(&b, piece, n, out);
+        free(piece);
+        fed += n;
+        EXPECT(r == -400 || r == -413 || (r >= 0 && (size_t)r <= n),
+               "http_body_feed took %ld of %zu bytes", r, n);
+        EXPECT(b.len <= fed && b.len <= BODY_MAX_BYTES,
+               "decoded %zu bytes of %zu fed", b.len, fed);
+        if (r < 0)
+            d.status = r;
+        else
+            d.used += (size_t)r;
+        if (r >= 0 && (size_t)r < n)
+            EXPECT(b.done, "stopped at %ld of %zu bytes, not done", r,
+                   n);
+    }
+    d.done = b.done;
+    d.len = b.len;
+    if (d.status != 0)
+        EXPECT(http_body_feed_plain(&b, "0\r\n\r\n", 5, out) ==
+                   d.status,
+               "an error did not stay");
+    else if (d.done)
+        EXPECT(http_body_feed_plain(&b, "x", 1, out) == 0,
+               "a done body took more bytes");
+    return d;
+}
+
+/* Decodes in[0..len) whole and in pieces; both must agree. */
+static void check_body(const struct http_request *req, const char *in,
+                       size_t len, uint32_t seed)
+{
+    static char *whole, *cut;
+
+    if (whole == NULL) {
+        whole = malloc(BODY_MAX_BYTES);
+        cut = malloc(BODY_MAX_BYTES);
+        EXPECT(whole != NULL && cut != NULL, "out of memory");
+    }
+    struct decoded a = decode(req, in, len, whole, 0);
+    struct decoded b = decode(req, in, len, cut, seed | 1);
+    /* After an error, how far each got does not matter. */
+    EXPECT(
+        a.status == b.status &&
+            (a.status != 0 ||
+             (a.done == b.done && a.len == b.len && a.used == b.used)),
+        "whole: %ld done %d len %zu used %zu; in pieces: %ld done %d "
+        "len %zu used %zu",
+        a.status, a.done, a.len, a.used, b.status, b.done, b.len,
+        b.used);
+    if (a.status != 0)
+        return;
+    EXPECT(memcmp(whole, cut, a.len) == 0, "pieces decode other bytes");
+    if (a.done && req->chunked)
+        EXPECT(a.used >= a.len + 5, "chunked: %zu bytes from %zu",
+               a.len, a.used);
+    if (a.done && !req->chunked)
+        EXPECT(a.len == a.used &&
+                   (long long)a.len == (req->content_length > 0
+                                            ? req->content_length
+                                            : 0) &&
+                   memcmp(whole, in, a.len) == 0,
+               "Content-Length: %lld decoded %zu", req->content_length,
+               a.len);
+}
+
+static void check_bodies(const char *buf, size_t size, long v,
+                         const struct http_request *req)
+{
+    uint32_t seed = 2166136261u; /* FNV-1a: the cuts follow the input */
+    struct http_request chunked = {
+        .content_length = -1, .chunked = true, .transfer_encodings = 1};
+    struct http_request fixed = {.content_length =
+                                     (long long)(size - size / 4)};
+
+    for (size_t i = 0; i < size; i++)
+        seed = (seed ^ (unsigned char)buf[i]) * 16777619u;
+    if (v > 0)
+        check_body(req, buf + v, size - (size_t)v, seed);
+    check_body(&chunked, buf, size, seed);
+    check_body(&fixed, buf, size, seed);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -372,5 +517,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_route(req.path.ptr, req.path.len);
     }
     check_route(buf, size);
+    check_bodies(buf, size, v, &req);
     return 0;
 }

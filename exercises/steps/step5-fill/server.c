@@ -28,13 +28,11 @@
 #include "config.h"
 #include "http.h"
 #include "io.h"
+#include "net.h"
 #include "pool.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -45,44 +43,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-int server_listen(int port, int *bound_port, const char **failed_call)
-{
-    struct sockaddr_in addr = {.sin_family = AF_INET,
-                               .sin_port = htons((uint16_t)port)};
-    socklen_t addr_len = sizeof addr;
-    int one = 1;
-
-    /* 127.0.0.1: POSIX gives it no name, and macOS hides the usual
-     * one from a program that asks for POSIX only. */
-    addr.sin_addr.s_addr = htonl(0x7f000001);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) {
-        *failed_call = "socket";
-        return -1;
-    }
-    /* Lets a restarted server bind at once, while connections of the
-     * previous one still linger in TIME_WAIT. */
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
-        *failed_call = "setsockopt";
-    else if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0)
-        *failed_call = "bind";
-    else if (listen(fd, LISTEN_BACKLOG) < 0)
-        *failed_call = "listen";
-    else if (getsockname(fd, (struct sockaddr *)&addr, &addr_len) < 0)
-        *failed_call = "getsockname";
-    else {
-        *bound_port = ntohs(addr.sin_port);
-        return fd;
-    }
-    int saved = errno; /* close() may change errno */
-    close(fd);
-    errno = saved;
-    return -1;
-}
-
 /* An accepted connection. The event loop owns it, and fd, until the
  * head has a verdict; from then on the job that serves it does, and
- * fd belongs to http_respond(), which closes it. twin is a second
+ * conn_job() closes fd once http_respond() is done. twin is a second
  * descriptor for the same socket, taken at the hand-over, which
  * belongs to server.c: the cut at the end of the grace period acts on
  * twin, and twin is closed only once the connection is off the open
@@ -90,7 +53,7 @@ int server_listen(int port, int *bound_port, const char **failed_call)
  * kernel has given to another file. */
 struct conn {
     struct server *server;
-    int fd;                   /* the loop's, then http_respond()'s */
+    int fd;                   /* the loop's, then conn_job()'s */
     int twin;                 /* forget() closes it; -1 if none */
     bool cut;                 /* guarded by server->lock */
     struct conn *prev, *next; /* guarded by server->lock: open list */
@@ -131,13 +94,10 @@ struct server {
 static int prepare_client(const struct server *s, int fd)
 {
     struct timeval send_timeout = {.tv_sec = s->deadline_ms / 1000};
-    int flags = fcntl(fd, F_GETFL);
 
     /* The loop polled it non-blocking; the HTTP layer wants a
      * blocking one. */
-    if (flags < 0 ||
-        ((flags & O_NONBLOCK) &&
-         fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) ||
+    if (net_set_nonblocking(fd, false) < 0 ||
         /* A write that makes no progress for -T seconds fails: a
          * client that stops reading loses its worker after about 3T
          * (each partial write restarts the timer). One that reads a
@@ -229,8 +189,10 @@ static void conn_job(void *arg, int worker)
 
     room_made(c->server); /* this job has left the queue */
     snprintf(who, sizeof who, "worker %d", worker);
-    forget(c, http_respond(c->fd, c->buf, c->len, c->verdict, 0,
-                           c->start_ms, who));
+    int status = http_respond(c->fd, c->buf, c->len, c->verdict, 0,
+                              c->start_ms, who);
+    close(c->fd);
+    forget(c, status);
 }
 
 /* ---- The event loop ---- */
@@ -339,7 +301,7 @@ static void hand_over(struct server *s, struct loop *l, int i)
 
 /* Polled connection i ends without a response (the client closed, or
  * sent nothing before its deadline): read_errno says why, as for
- * http_respond(), which logs it and closes fd without blocking. */
+ * http_respond(), which logs it without blocking; then fd is closed. */
 static void end_unanswered(struct server *s, struct loop *l, int i,
                            int read_errno)
 {
@@ -347,8 +309,8 @@ static void end_unanswered(struct server *s, struct loop *l, int i,
 
     loop_remove(l, i);
     (void)http_respond(c->fd, c->buf, c->len, HTTP_INCOMPLETE,
-                       read_errno, c->start_ms, "loop"); /* closes fd */
-    loop_forget(s, c);
+                       read_errno, c->start_ms, "loop");
+    loop_close(s, c);
 }
 
 /* Lingering close, inside the loop: reads and drops what the client
@@ -509,9 +471,7 @@ static bool accept_client(struct server *s, struct loop *l)
     if (fd < 0)
         return false;
     struct conn *c = malloc(sizeof *c);
-    int flags = fcntl(fd, F_GETFL);
-    if (c == NULL || flags < 0 ||
-        fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    if (c == NULL || net_set_nonblocking(fd, true) < 0) {
         fprintf(stderr, "server: taking a connection: %s\n",
                 c == NULL ? "out of memory" : strerror(errno));
         free(c);
@@ -766,9 +726,7 @@ static void close_pipes(struct server *s)
  * errno set. */
 static int loop_init(struct loop *l, const struct server *s)
 {
-    int flags = fcntl(s->wake[0], F_GETFL);
-
-    if (flags < 0 || fcntl(s->wake[0], F_SETFL, flags | O_NONBLOCK) < 0)
+    if (net_set_nonblocking(s->wake[0], true) < 0)
         return -1;
     l->fds = calloc(LOOP_FIRST + LOOP_MAX_CONNECTIONS, sizeof *l->fds);
     l->conns = calloc(LOOP_MAX_CONNECTIONS, sizeof *l->conns);
@@ -796,9 +754,7 @@ static int server_start(struct server *s, struct loop *l, int threads,
 
     stop_signals(&s->signals); /* main has blocked them already */
     /* accept() must never block: the loop would block with it. */
-    int flags = fcntl(s->listen_fd, F_GETFL);
-    if (flags < 0 ||
-        fcntl(s->listen_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    if (net_set_nonblocking(s->listen_fd, true) < 0) {
         what = "fcntl";
         err = errno;
         goto fail;
