@@ -118,24 +118,36 @@ struct head {
 /* The Date header (RFC 9110 5.6.7's IMF-fixdate), with English names
  * whatever the locale: "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n". An
  * empty line when the clock cannot be read: a server without a clock
- * sends no Date. */
-static const char *date_line(char *out, size_t cap)
+ * sends no Date. It changes once a second, so each thread keeps the
+ * last line it made and makes a new one only when the second has
+ * changed. _Thread_local (C11) gives every thread a copy of its own:
+ * no lock, and no thread ever reads a line another is writing. */
+static const char *date_line(void)
 {
     static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed",
                                     "Thu", "Fri", "Sat"};
     static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr",
                                        "May", "Jun", "Jul", "Aug",
                                        "Sep", "Oct", "Nov", "Dec"};
+    static _Thread_local time_t made_at = (time_t)-1;
+    static _Thread_local char line[DATE_LINE_LEN + 1];
     time_t now = time(NULL);
     struct tm tm;
 
+    if (now == made_at && now != (time_t)-1)
+        return line;
+    made_at = (time_t)-1; /* until line holds a whole new one */
     if (now == (time_t)-1 || gmtime_r(&now, &tm) == NULL)
         return "";
-    int n = snprintf(
-        out, cap, "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n",
-        days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
-        tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    return n == DATE_LINE_LEN ? out : "";
+    int n =
+        snprintf(line, sizeof line,
+                 "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n",
+                 days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+                 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (n != DATE_LINE_LEN)
+        return "";
+    made_at = now;
+    return line;
 }
 
 static struct http_span text(const char *s)
@@ -162,12 +174,11 @@ static const char *allow_line(int status,
 /* Formats h. Returns the length, or 0 when it does not fit in cap. */
 static size_t format_head(char *out, size_t cap, const struct head *h)
 {
-    char date[DATE_LINE_LEN + 1];
     int type_len = h->type.len < HEAD_MAX_BYTES ? (int)h->type.len
                                                 : HEAD_MAX_BYTES;
     int n = snprintf(out, cap, HEAD_FORMAT, h->status,
-                     reason(h->status), date_line(date, sizeof date),
-                     type_len, h->type.ptr, h->length, h->allow);
+                     reason(h->status), date_line(), type_len,
+                     h->type.ptr, h->length, h->allow);
 
     return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
