@@ -5,15 +5,6 @@
  * worth looking again: not_empty wakes a worker when a job arrives,
  * not_full wakes the submitter when a worker has taken one.
  *
- * Each signal is sent just after the unlock, not before it: a thread
- * woken while the lock is still held would wake only to wait for the
- * lock, a second sleep and a second wake-up on every job. That is
- * safe because the waiter tests the ring under the lock in a while
- * loop: if it is already waiting it gets the signal; if not, it sees
- * the change when it next looks. (No need to signal only when someone
- * waits: the C library's signal costs no system call when nobody
- * does.)
- *
  * pthread_mutex_lock() and the condition calls fail only when misused
  * (say, on a mutex that was never initialised), which is a bug in
  * this file rather than something that happens at run time, so their
@@ -73,8 +64,8 @@ static void *worker_main(void *arg)
         pool->head = (pool->head + 1) % pool->capacity;
         pool->count--;
         pool->running++;
+        pthread_cond_signal(&pool->not_full);
         pthread_mutex_unlock(&pool->lock);
-        pthread_cond_signal(&pool->not_full); /* after: see the top */
 
         job.fn(job.arg, self->id);
 
@@ -99,8 +90,8 @@ int pool_submit(struct pool *pool, void (*fn)(void *arg, int worker),
     int tail = (pool->head + pool->count) % pool->capacity;
     pool->ring[tail] = (struct job){.fn = fn, .arg = arg};
     pool->count++;
+    pthread_cond_signal(&pool->not_empty);
     pthread_mutex_unlock(&pool->lock);
-    pthread_cond_signal(&pool->not_empty); /* after: see the top */
     return 0;
 }
 
