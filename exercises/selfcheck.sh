@@ -3,7 +3,7 @@
 #
 #  1. tables: every row of a hints table names a real test, and every
 #     test a step's expectations need has a row;
-#  2. the FILL=1 files are the reference minus their TODO bodies;
+#  2. every FILL=1 spec names functions of its step, and builds;
 #  3. make exercise: every TASK.md renders; an existing folder is never
 #     touched; FRESH=1 moves it aside first;
 #  4. for every step N: the unmodified step N-1 fails the lesson's
@@ -132,9 +132,9 @@ if want 1; then
 fi
 
 if want 2; then
-    echo "== 2. FILL=1 files against the reference"
+    echo "== 2. FILL=1 specs against the reference"
     if sh exercises/fill-check.sh >"$scratch/fill" 2>&1; then
-        ok "$(grep -c ' with the bodies of' "$scratch/fill") FILL files: only their TODO bodies differ$(
+        ok "$(grep -c 'built from the reference' "$scratch/fill") FILL specs: their functions exist, and the variants build$(
             grep -q ' waits for step' "$scratch/fill" && echo " ($(grep -c ' waits for step' "$scratch/fill") waiting for its step)")"
     else
         bad "fill-check:"
@@ -211,7 +211,7 @@ if want 4; then
             bad "STEP=$n on the reference $ref should pass (status $rc):"
             grep -v '^✔' "$scratch/ref" | show /dev/stdin 60
         fi
-        if [ -d "exercises/steps/step$n-fill" ]; then
+        if [ -f "exercises/steps/step$n.fill" ]; then
             t0=$(now)
             fwb=$scratch/fill$n
             sh exercises/exercise.sh STEP="$n" FILL=1 WORKBENCH="$fwb" \
