@@ -12,7 +12,11 @@
 #  5. for every extension: its base fails its tests, the base with
 #     solution.patch passes;
 #  6. a server that does not compile, crashes on start or never prints
-#     `listening on` gets the build-failure report, not test failures.
+#     `listening on` gets the build-failure report, not test failures;
+#  7. the corpus of learner bugs (exercises/bugs/*.patch): each, applied
+#     to its step, fails in each of BUG_RUNS (10) runs, and the first
+#     hint of every run names the planted cause;
+#  8. no try: command names a fixed port, /proc, pgrep or kill %.
 # Runs that must fail use the lesson's tests only and a short timeout.
 # Run from the repository root. Exit status 0 when all of it holds.
 
@@ -27,7 +31,7 @@ cc=${CC:-cc}
 cc_name=$(basename "${cc%% *}") # tests.mk's CC_NAME: where suites go
 
 # SECTIONS="1 4": run only those sections (all by default).
-want() { case " ${SECTIONS:-1 2 3 4 5 6} " in *" $1 "*) return 0 ;; esac; return 1; }
+want() { case " ${SECTIONS:-1 2 3 4 5 6 7 8} " in *" $1 "*) return 0 ;; esac; return 1; }
 now() { date +%s; }
 start=$(now)
 ok() { echo "  ok    $*"; }
@@ -302,6 +306,66 @@ if want 6; then
         'killed by signal'
     broken "no listening line" 's/"listening on /"ready on /' main.c \
         'did not print'
+fi
+
+if want 7; then
+    echo "== 7. learner bugs: failed every time, and the first hint names the cause"
+    runs=${BUG_RUNS:-10}
+    for bug in exercises/bugs/*.patch; do
+        [ -f "$bug" ] || continue
+        name=$(basename "$bug" .patch)
+        n=$(sed -n 's/^# step: *//p' "$bug")
+        filter=$(sed -n 's/^# filter: *//p' "$bug")
+        words=$(sed -n 's/^# hint: *//p' "$bug")
+        ref=$(step_dir "$n")
+        if [ -z "$ref" ] || [ -z "$words" ]; then
+            bad "$name: needs # step: (a step that exists) and # hint:"
+            continue
+        fi
+        t0=$(now)
+        rm -rf "$scratch/bug" && cp -R "$ref" "$scratch/bug" &&
+            rm -f "$scratch/bug/server"
+        if ! patch -s -p1 -d "$scratch/bug" <"$bug" >"$scratch/patch" 2>&1; then
+            bad "$name: does not apply to $ref:"
+            show "$scratch/patch"
+            continue
+        fi
+        grade "$scratch/bugreport" STEP="$n" DIR="$scratch/bug" \
+            ${filter:+FILTER="$filter"} RUNS="$runs" \
+            TIMEOUT=$FAIL_TIMEOUT OUT="$scratch/g-bug"
+        failed=0 named=0 first=
+        for r in "$scratch"/g-bug/main.*.report; do
+            grep -q '^✘' "$r" && failed=$((failed + 1))
+            h=$(grep -m 1 '^    hint: ' "$r")
+            [ -n "$first" ] || first=$h
+            case $h in *"$words"*) named=$((named + 1)) ;; esac
+        done
+        if [ "$failed" = "$runs" ] && [ "$named" = "$runs" ]; then
+            ok "$name: failed $failed of $runs, first hint names it in $named ($(($(now) - t0)) s)"
+        else
+            bad "$name: failed $failed of $runs runs, first hint says \"$words\" in $named; the first:"
+            echo "        $first"
+            grep -l "$words" /dev/null "$scratch"/g-bug/main.*.report >/dev/null
+            for r in "$scratch"/g-bug/main.*.report; do
+                case $(grep -m 1 '^    hint: ' "$r") in
+                *"$words"*) ;;
+                *) show "$r" 30; break ;;
+                esac
+            done
+        fi
+    done
+fi
+
+if want 8; then
+    echo "== 8. try: commands are portable"
+    found=$(awk -F'\t' '!/^#/ && NF >= 4 && $4 ~ /8080|\/proc|pgrep|kill %/ {
+            print FILENAME ": " $1 }' exercises/steps/*.tsv exercises/*/hints.tsv)
+    if [ -z "$found" ]; then
+        ok "no try: names a fixed port, /proc, pgrep or kill %"
+    else
+        bad "try: commands that are not portable (use {TRY} or {TEST}):"
+        echo "$found" | sed 's/^/        /'
+    fi
 fi
 
 echo
