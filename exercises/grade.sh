@@ -296,7 +296,10 @@ fi
 # ---- 4. Run: the pool's unit tests first, then the server ----
 
 run_suite() { # json file, filter
-    TEST_SERVER=$dir/server TEST_LOG_DIR=$out/logs \
+    TEST_PRELOAD=
+    [ -f "$out/suite-preload.so" ] && TEST_PRELOAD=$out/suite-preload.so
+    TEST_PRELOAD=$TEST_PRELOAD TEST_SERVER=$dir/server \
+        TEST_LOG_DIR=$out/logs \
         "$out/suite" -j"$JOBS" --filter "$2" --json="$1" \
         >>"$out/run.out" 2>&1 </dev/null
     [ -s "$1" ] || {
