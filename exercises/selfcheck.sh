@@ -10,7 +10,8 @@
 #     tests with at least one hint:, the reference step N passes every
 #     expectation, the FILL=1 variant builds and fails;
 #  5. for every extension: its base fails its tests, the base with
-#     solution.patch passes;
+#     solution.patch passes (its own tests and its base step's), and
+#     each wrong-*.patch fails in each of WRONG_RUNS (10) runs;
 #  6. a server that does not compile, crashes on start or never prints
 #     `listening on` gets the build-failure report, not test failures;
 #  7. the corpus of learner bugs (exercises/bugs/*.patch): each, applied
@@ -247,7 +248,7 @@ if want 5; then
         t0=$(now)
         rm -rf "$scratch/base" && cp -R "$base" "$scratch/base"
         grade "$scratch/ext" EXERCISE="$name" DIR="$scratch/base" \
-            TIMEOUT=$FAIL_TIMEOUT OUT="$scratch/g-base"
+            TIMEOUT=$FAIL_TIMEOUT OUT="$scratch/g-base" BASE=0
         rc=$?
         if [ $rc = 1 ] && grep -q '^    hint: ' "$scratch/ext"; then
             ok "$name on the unmodified $base fails, with hints ($(($(now) - t0)) s)"
@@ -263,6 +264,7 @@ if want 5; then
             show "$scratch/patch"
             continue
         fi
+        # its own expectations, then its base step's
         grade "$scratch/ext" EXERCISE="$name" DIR="$scratch/sol" \
             OUT="$scratch/g-sol"
         rc=$?
@@ -273,6 +275,18 @@ if want 5; then
             show "$scratch/ext"
         fi
     done
+fi
+
+if want 5; then
+    runs=${WRONG_RUNS:-10}
+    if sh exercises/prove --wrong --runs "$runs" >"$scratch/wrong" 2>&1; then
+        grep ' caught in ' "$scratch/wrong" | while read -r l; do
+            ok "$l" | cut -c 1-100
+        done
+    else
+        bad "a wrong solution passes (exercises/prove --wrong --runs $runs):"
+        show "$scratch/wrong"
+    fi
 fi
 
 if want 6; then
