@@ -253,7 +253,10 @@ END {
             out("    expected: " want)
         out("    got: " got)
         if (h in hint_first) {
-            out("    hint: the same as for \"" hint_first[h] "\" above")
+            first = hint_first[h]
+            if (length(first) > 50)
+                first = substr(first, 1, 47) "..."
+            out("    hint: the same as for \"" first "\" above")
             hint_seen[h]++
         } else {
             hint_first[h] = text[i]
@@ -277,8 +280,8 @@ END {
         if (failed >= 3 && reasons[r] * 2 > failed)
             note = r
     if (note == "option")
-        print "note: most misses are one: your server refused an " \
-              "option the tests give it (" usage_hint ")\n"
+        print "note: " reasons[note] " of the " failed " misses below " \
+              "are that one: the server refused the option\n"
     else if (note == "silent")
         print "note: most misses are one: nothing answered. Does the " \
               "server accept connections and hand each one to " \
