@@ -338,6 +338,7 @@ white_re="^($(for f in tests/test_pool*.c; do
 # $out/crashes. The cause is a [cause: NAME] the test wrote to stderr
 # as it died; the function comes from AddressSanitizer's report when
 # the suite can be built with it, else only the signal is known.
+no_asan=${GRADE_NO_ASAN:-} # set: never build the ASan suite
 crash_info() {
     crashed=$(awk '/^          "name": "/ { n = $0 }
         /^      "name": "/ { g = $0 }
@@ -346,7 +347,7 @@ crash_info() {
             sub(/^[^:]*: "/, "", n); sub(/",?$/, "", n)
             print g "/" n }' "$@" | sort -u | head -n 3)
     for t in $crashed; do
-        if [ ! -x "$out/suite-asan" ] && [ -z "${no_asan:-}" ]; then
+        if [ ! -x "$out/suite-asan" ] && [ -z "$no_asan" ]; then
             make -s --no-print-directory grade-suite GRADE_DIR="$dir" \
                 GRADE_STEP="$suite_step" GRADE_WHITE_BOX="$white_box" \
                 GRADE_EXTRA="$extra" GRADE_SUITE="$out/suite-asan" \
@@ -377,9 +378,10 @@ crash_info() {
                     sub(/ .*\//, " ", fn)
                 }
             }
-            /[Ss]ignal|SIG[A-Z]+/ && sig == "" {
-                if (match($0, /SIG[A-Z]+/))
-                    sig = substr($0, RSTART, RLENGTH)
+            /\[signal [0-9]+\]/ && sig == "" {
+                match($0, /\[signal [0-9]+\]/)
+                sig = substr($0, RSTART + 1, RLENGTH - 2)
+                sub(/signal 0/, "signal ", sig)
             }
             END {
                 w = "the test crashed"

@@ -169,6 +169,15 @@ if want 3; then
     done
     first=$(echo "$steps" | head -n 1)
     if [ -n "$first" ] && [ -d "$wb/step$first" ]; then
+        if make -n -C "$wb/step$first" check 2>&1 |
+            grep -q "check STEP=$first" &&
+            make -s -C "$wb/step$first" >/dev/null 2>&1 &&
+            [ -x "$wb/step$first/server" ]; then
+            ok "inside $wb/step$first, make builds and make check grades it"
+        else
+            bad "the workbench GNUmakefile does not work:"
+            make -n -C "$wb/step$first" check 2>&1 | show /dev/stdin
+        fi
         echo "my work" >"$wb/step$first/mine.txt"
         sh exercises/exercise.sh STEP="$first" WORKBENCH="$wb" >"$scratch/ex" 2>&1
         if [ "$(cat "$wb/step$first/mine.txt")" = "my work" ] &&

@@ -193,12 +193,16 @@ static void stress_crashed(int sig)
     static const char post[] = "; then the count is out of range and "
                                "a submit writes outside the ring\n";
     const char *why = st.twice_why;
+    char num[] = " [signal 00]";
     size_t n = 0;
 
     while (why[n] != '\0')
         n++;
+    num[9] = (char)('0' + sig / 10 % 10);
+    num[10] = (char)('0' + sig % 10);
     (void)!write(2, pre, sizeof pre - 1);
     (void)!write(2, why, n);
+    (void)!write(2, num, sizeof num - 1);
     (void)!write(2, post, sizeof post - 1);
     signal(sig, SIG_DFL);
     raise(sig);
