@@ -6,11 +6,12 @@
 #
 # Copies the step before (or the exercise's base step) to
 # WORKBENCH/step3 (or WORKBENCH/stats) and writes TASK.md into it from
-# the exercise's template. FILL=1 copies step N itself instead, with
-# the files of exercises/steps/stepN-fill/ over it: the same files
-# with some function bodies replaced by TODOs (fill-check.sh proves
-# that nothing else differs), and FILL.md appended to TASK.md. Work is never lost: an existing folder is
-# left alone, and FRESH=1 first moves it to a dated folder beside it.
+# the exercise's template, and a Makefile that runs the repository's
+# `make check` from inside the folder. FILL=1 copies step N itself
+# instead, with some function bodies replaced by TODOs: fill.sh builds
+# that file from the reference and exercises/steps/stepN.fill, whose
+# text is appended to TASK.md. Work is never lost: an existing folder
+# is left alone, and FRESH=1 first moves it to a dated folder beside it.
 # Run from the repository root (the Makefile does).
 #
 # Templates (exercises/steps/stepN.md, exercises/NAME/TASK.md) may use:
@@ -60,7 +61,7 @@ if [ -n "$STEP" ] && [ -z "$EXERCISE" ]; then
         echo "make exercise: step $STEP is not in this repository yet"
         exit 2
     fi
-    fill=exercises/steps/step$STEP-fill
+    fill=exercises/steps/step$STEP.fill
     check="make check STEP=$STEP$wb_opt"
     again="make exercise STEP=$STEP${FILL:+ FILL=$FILL}$wb_opt"
 elif [ -n "$EXERCISE" ] && [ -z "$STEP" ]; then
@@ -79,13 +80,13 @@ else
     usage
 fi
 if [ -n "$FILL" ]; then
-    if [ ! -d "$fill" ]; then
+    if [ ! -f "$fill" ]; then
         echo "make exercise: step $STEP has no FILL=1 variant; these do:" \
-            "$(ls -d exercises/steps/step*-fill 2>/dev/null |
-                sed 's|.*/step\([0-9]*\)-fill|\1|' | tr '\n' ' ')"
+            "$(ls exercises/steps/step*.fill 2>/dev/null |
+                sed 's|.*/step\([0-9]*\)\.fill|\1|' | tr '\n' ' ')"
         exit 2
     fi
-    base=$ref # with the bodies in $fill taken out
+    base=$ref # with the bodies named in $fill taken out
 fi
 
 dest=$WORKBENCH/$name
@@ -183,12 +184,44 @@ render() {
         END { exit bad }' "$1"
 }
 
+# workbench_makefile: a GNUmakefile for the new folder (GNU make reads
+# it before Makefile): the folder's own Makefile for `make`, and `make
+# check`, `make diff` run from inside it, by absolute paths, so that
+# they work wherever WORKBENCH put the folder.
+workbench_makefile() {
+    what="STEP=$STEP"
+    [ -n "$EXERCISE" ] && what="EXERCISE=$EXERCISE"
+    cat <<EOF
+# GNUmakefile - written by \`make exercise $what\`. \`make\` builds
+# the server with ./Makefile; \`make check\` grades this folder;
+# \`make diff\` shows what you changed in $base.
+REPO := $(pwd)
+include Makefile
+
+check:
+	@\$(MAKE) -s --no-print-directory -C \$(REPO) check $what \\
+	    DIR="\$(CURDIR)"
+
+diff:
+	@diff -ru -x server -x 'server-*' -x '*.o' -x '*.dSYM' \\
+	    -x TASK.md -x GNUmakefile \$(REPO)/$base . || true
+
+help:
+	@echo "make          build ./server (this folder's Makefile)"
+	@echo "make check    grade this folder ($what)"
+	@echo "make diff     what you changed in $base"
+
+.PHONY: check diff help
+EOF
+}
+
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/exercise.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 render "$template" >"$tmp/TASK.md"
 rendered=$?
-if [ -n "$FILL" ] && [ -f "$fill/FILL.md" ]; then
-    render "$fill/FILL.md" >>"$tmp/TASK.md" || rendered=1
+if [ -n "$FILL" ]; then
+    sh exercises/fill.sh --text "$fill" >"$tmp/FILL.md" &&
+        render "$tmp/FILL.md" >>"$tmp/TASK.md" || rendered=1
 fi
 
 mkdir -p "$dest" || exit 1
@@ -196,19 +229,18 @@ mkdir -p "$dest" || exit 1
     --exclude='*.o' --exclude='*.dSYM' .) | (cd "$dest" && tar -xf -) ||
     exit 1
 if [ -n "$FILL" ]; then
-    for f in "$fill"/*.[ch]; do
-        cp "$f" "$dest/" || exit 1
-    done
+    sh exercises/fill.sh "$fill" "$ref" "$dest" || exit 1
 fi
 cp "$tmp/TASK.md" "$dest/TASK.md" || exit 1
+workbench_makefile >"$dest/GNUmakefile" || exit 1
 
 if [ -n "$FILL" ]; then
     echo "Created $dest: a copy of $base with TODOs to fill in:" \
-        "$(cd "$fill" && grep -l TODO *.[ch] | tr '\n' ' ')"
+        "$(sh exercises/fill.sh --what "$fill" | sed 's/:/: the bodies of/')"
 else
     echo "Created $dest: a copy of $base."
 fi
 echo "Read $dest/TASK.md, change the files it names, and grade your work:"
-echo "  $check"
+echo "  $check    (or: cd $dest && make check)"
 [ "$rendered" = 0 ] || { echo "(TASK.md has an unresolved reference: see above)"; exit 1; }
 exit 0

@@ -18,12 +18,19 @@
 # hand, never as a list of failed tests. Exit status: 0 when every
 # expectation is met, 1 when not, 2 for a wrong command line.
 #
+# An extension is graded on its own tests, then on its base step's
+# expectations, reported apart. A test that crashes is run once more,
+# alone (under AddressSanitizer when the compiler has it), to name the
+# signal, the function and the cause.
+#
 # For exercises-check: FILTER=pattern runs only those tests (Criterion
 # --filter), TIMEOUT=s sets each test's timeout (default 20), OUT=dir
-# where the build goes (default tests/build/grade/NAME).
+# where the build goes (default tests/build/grade/NAME), BASE=0 leaves
+# an extension's base step out, RUNS=n runs each test n times (a miss
+# in any run is a miss).
 
 set -u
-STEP= EXERCISE= DIR= WORKBENCH=workbench FILTER= TIMEOUT=20 OUT=
+STEP= EXERCISE= DIR= WORKBENCH=workbench FILTER= TIMEOUT=20 OUT= BASE= RUNS=1
 CC=${CC:-cc}
 JOBS=${TEST_JOBS:-8}
 for arg in "$@"; do
@@ -35,6 +42,8 @@ for arg in "$@"; do
     FILTER=*) FILTER=${arg#*=} ;;
     TIMEOUT=*) TIMEOUT=${arg#*=} ;;
     OUT=*) OUT=${arg#*=} ;;
+    BASE=*) BASE=${arg#*=} ;;
+    RUNS=*) RUNS=${arg#*=} ;;
     CC=*) CC=${arg#*=} ;;
     *) echo "grade.sh: unknown argument $arg" >&2; exit 2 ;;
     esac
@@ -101,7 +110,22 @@ expand_table() {
         { print }' "$1"
 }
 expand_table "$table" >"$out/table.tsv"
+# An extension is graded on its base step's expectations too, after
+# its own (BASE=0 leaves them out: exercises-check does, for speed).
+: >"$out/base.tsv"
+# "# base-skip: suite/test ..." lines name the base step's expectations
+# that the exercise changes on purpose ("*": all of them).
+base_skip=$(sed -n 's/^# base-skip: *//p' "$out/table.tsv" | tr '\n' ' ')
+if [ -n "$EXERCISE" ] && [ "$BASE" != 0 ] && [ "$base_skip" != "* " ]; then
+    expand_table "exercises/steps/step$suite_step.tsv" |
+        awk -F'\t' -v skip=" $base_skip " '
+            !/^#/ && index(skip, " " $1 " ") { left++; next }
+            { print }
+            END { if (left) print "# left out: " left > "/dev/stderr" }' \
+        >"$out/base.tsv" 2>"$out/base-left"
+fi
 tests=$(awk -F'\t' '!/^#/ && NF >= 4 { print $1 }' "$out/table.tsv")
+base_tests=$(awk -F'\t' '!/^#/ && NF >= 4 { print $1 }' "$out/base.tsv")
 total=$(echo "$tests" | grep -c .)
 
 # A build failure: what went wrong, the command to run by hand.
@@ -229,7 +253,8 @@ white_box=
 for f in tests/test_pool*.c; do
     [ -f "$f" ] && [ "$f" != tests/test_pool_stress.c ] || continue
     # only a file with tests in the table
-    tests_of "$f" | grep -qxF "$tests" || continue
+    tests_of "$f" | grep -qxF "$tests
+$base_tests" || continue
     why=
     if [ ! -f "$dir/pool.h" ]; then
         why="there is no pool.h in $dir, so the pool's unit tests cannot call it; TASK.md gives the API they need"
@@ -279,9 +304,12 @@ fi
 # ---- 4. Run: the pool's unit tests first, then the server ----
 
 run_suite() { # json file, filter
-    TEST_SERVER=$dir/server TEST_LOG_DIR=$out/logs \
+    TEST_PRELOAD=
+    [ -f "$out/suite-preload.so" ] && TEST_PRELOAD=$out/suite-preload.so
+    TEST_PRELOAD=$TEST_PRELOAD TEST_SERVER=$dir/server \
+        TEST_LOG_DIR=$out/logs \
         "$out/suite" -j"$JOBS" --filter "$2" --json="$1" \
-        >>"$out/run.out" 2>&1
+        >>"$out/run.out" 2>&1 </dev/null
     [ -s "$1" ] || {
         echo "✘ the test runner failed; its output: $out/run.out"
         tail -n 20 "$out/run.out" | sed 's/^/    /'
@@ -304,29 +332,122 @@ keep() {
 white_re="^($(for f in tests/test_pool*.c; do
     sed -n 's/^Test(\([a-z_0-9]*\),.*/\1/p' "$f"; done | sort -u |
     tr '\n' '|' | sed 's/|$//'))/"
-pool_tests=$(echo "$tests" | grep -E "$white_re" | keep "${FILTER:-*}")
-other_tests=$(echo "$tests" | grep -vE "$white_re" | keep "${FILTER:-*}")
-if [ -n "$FILTER" ]; then # the table shrinks to the tests run
-    awk -F'\t' -v keep="|$pool_tests|$other_tests|" \
-        '/^#/ || index(keep, "|" $1 "|")' "$out/table.tsv" \
-        >"$out/table.kept" && mv "$out/table.kept" "$out/table.tsv"
-    echo "(FILTER=$FILTER: only the expectations it matches)"
-    echo
-fi
-reports=
-if [ -n "$white_box" ] && [ -n "$pool_tests" ]; then
-    run_suite "$out/pool.json" "@($pool_tests)"
-    reports="$out/pool.json"
-fi
-# A server runs on its pool: while the pool's own tests fail, the
-# server's failures would only repeat them, slowly.
-rest_why=
-if [ -n "$reports" ] && grep -qE '"status": "(FAILED|ERRORED)"' "$out/pool.json"; then
-    rest_why="these are not run while the pool's unit tests above fail: the server runs on the pool, so fix those first"
-elif [ -n "$other_tests" ]; then
-    run_suite "$out/server.json" "@($other_tests)"
-    reports="$reports $out/server.json"
-fi
+
+# crash_info JSON...: for each test that crashed, runs it once more,
+# alone, and writes suite/test<TAB>what happened<TAB>cause to
+# $out/crashes. The cause is a [cause: NAME] the test wrote to stderr
+# as it died; the function comes from AddressSanitizer's report when
+# the suite can be built with it, else only the signal is known.
+no_asan=${GRADE_NO_ASAN:-} # set: never build the ASan suite
+crash_info() {
+    crashed=$(awk '/^          "name": "/ { n = $0 }
+        /^      "name": "/ { g = $0 }
+        /The test crashed\./ {
+            sub(/^[^:]*: "/, "", g); sub(/",?$/, "", g)
+            sub(/^[^:]*: "/, "", n); sub(/",?$/, "", n)
+            print g "/" n }' "$@" | sort -u | head -n 3)
+    for t in $crashed; do
+        if [ ! -x "$out/suite-asan" ] && [ -z "$no_asan" ]; then
+            make -s --no-print-directory grade-suite GRADE_DIR="$dir" \
+                GRADE_STEP="$suite_step" GRADE_WHITE_BOX="$white_box" \
+                GRADE_EXTRA="$extra" GRADE_SUITE="$out/suite-asan" \
+                GRADE_TIMEOUT="$TIMEOUT" CC="$CC" WERROR= \
+                TEST_CFLAGS="-O1 -g -fsanitize=address -fno-omit-frame-pointer" \
+                >"$out/asan.log" 2>&1 || no_asan=1
+        fi
+        suite_bin=$out/suite
+        [ -x "$out/suite-asan" ] && suite_bin=$out/suite-asan
+        TEST_SERVER=$dir/server TEST_LOG_DIR=$out/logs \
+            ASAN_OPTIONS=detect_leaks=0 "$suite_bin" -j1 \
+            --filter "$t" >"$out/crash.out" 2>&1
+        awk -v t="$t" -v d="$dir/" '
+            /\[cause: [a-z_0-9]+\]/ && cause == "" {
+                match($0, /\[cause: [a-z_0-9]+\]/)
+                cause = substr($0, RSTART + 8, RLENGTH - 9)
+            }
+            /ERROR: AddressSanitizer: / && what == "" {
+                what = $0
+                sub(/.*AddressSanitizer: /, "", what)
+                sub(/ on (unknown )?address.*/, "", what)
+            }
+            / #[0-9]+ 0x[0-9a-f]+ in / && fn == "" {
+                f = $0
+                sub(/.* in /, "", f)
+                if (index(f, d) || f ~ /(pool|http|server|io)\.c:/) {
+                    fn = f
+                    sub(/ .*\//, " ", fn)
+                }
+            }
+            /\[signal [0-9]+\]/ && sig == "" {
+                match($0, /\[signal [0-9]+\]/)
+                sig = substr($0, RSTART + 1, RLENGTH - 2)
+                sub(/signal 0/, "signal ", sig)
+            }
+            END {
+                w = "the test crashed"
+                if (what != "") w = w " (" what ")"
+                else if (sig != "") w = w " (" sig ")"
+                if (fn != "") w = w " in " fn
+                else w = w ": a crash in your code under the test"
+                printf "%s\t%s\t%s\n", t, w, cause
+            }' "$out/crash.out" >>"$out/crashes"
+    done
+}
+
+# grade_table TABLE TITLE NAME: runs the table's tests (the pool's
+# first), RUNS times, and prints the report; returns its status.
+grade_table() {
+    gt_tests=$(awk -F'\t' '!/^#/ && NF >= 4 { print $1 }' "$1")
+    pool_tests=$(echo "$gt_tests" | grep -E "$white_re" | keep "${FILTER:-*}")
+    other_tests=$(echo "$gt_tests" | grep -vE "$white_re" | keep "${FILTER:-*}")
+    if [ -n "$FILTER" ]; then # the table shrinks to the tests run
+        awk -F'\t' -v keep="|$pool_tests|$other_tests|" \
+            '/^#/ || index(keep, "|" $1 "|")' "$1" \
+            >"$1.kept" && mv "$1.kept" "$1"
+    fi
+    run=1
+    status=0
+    while [ "$run" -le "${RUNS:-1}" ]; do
+        reports=
+        rest_why=
+        j=$out/$3.$run
+        if [ -n "$white_box" ] && [ -n "$pool_tests" ]; then
+            run_suite "$j.pool.json" "@($pool_tests)"
+            reports="$j.pool.json"
+        fi
+        # A server runs on its pool: while the pool's own tests fail,
+        # the server's failures would only repeat them, slowly.
+        if [ -n "$reports" ] &&
+            grep -qE '"status": "(FAILED|ERRORED)"' "$j.pool.json"; then
+            rest_why="these are not run while the pool's unit tests above fail: the server runs on the pool, so fix those first"
+        elif [ -n "$other_tests" ]; then
+            run_suite "$j.server.json" "@($other_tests)"
+            reports="$reports $j.server.json"
+        fi
+        : >"$out/crashes"
+        # shellcheck disable=SC2086
+        grep -q 'The test crashed' $reports /dev/null && crash_info $reports
+        # shellcheck disable=SC2086
+        awk -f exercises/report.awk -v dir="$dir" -v suite="$out/suite" \
+            -v logs="$out/logs" -v timeout="$TIMEOUT" \
+            -v skips="$out/skips" -v white="$white_re" \
+            -v causes=exercises/steps/causes.tsv \
+            -v crashes="$out/crashes" -v title="$2" \
+            -v first_err="$(head -n 1 "$out/probe.err" 2>/dev/null)" \
+            -v next_text="$next" -v rest_why="$rest_why" \
+            -v usage_hint="${usage_hint:-}" "$1" $reports \
+            >"$j.report"
+        st=$?
+        [ $st = 0 ] || status=1
+        run=$((run + 1))
+    done
+    cat "$out/$3.1.report"
+    if [ "${RUNS:-1}" -gt 1 ]; then
+        n=$(grep -l '^✘' "$out/$3".*.report | wc -l | tr -d ' ')
+        echo "(RUNS=$RUNS: misses in $n of $RUNS runs)"
+    fi
+    return $status
+}
 
 if [ -n "$EXERCISE" ]; then
     next="All met. Compare with the reference solution: less exercises/$EXERCISE/solution.patch"
@@ -341,8 +462,22 @@ Then go on: make exercise STEP=$((STEP + 1))"
 Then try an extension: see exercises/README.md"
     fi
 fi
-# shellcheck disable=SC2086
-awk -f exercises/report.awk -v dir="$dir" -v suite="$out/suite" \
-    -v logs="$out/logs" -v timeout="$TIMEOUT" -v skips="$out/skips" \
-    -v white="$white_re" \
-    -v next_text="$next" -v rest_why="$rest_why" -v usage_hint="${usage_hint:-}" "$out/table.tsv" $reports
+[ -n "$FILTER" ] && { echo "(FILTER=$FILTER: only the expectations it matches)"; echo; }
+if [ -z "$EXERCISE" ]; then
+    grade_table "$out/table.tsv" "" main
+    exit
+fi
+ext_next=$next
+[ -s "$out/base.tsv" ] && next=
+grade_table "$out/table.tsv" "the extension" main
+rc=$?
+[ -s "$out/base.tsv" ] || exit $rc
+echo
+echo "the base step, step $suite_step, still$(
+    n=$(sed -n 's/^# left out: //p' "$out/base-left")
+    [ -n "$n" ] && echo " ($n of its expectations left out: this" \
+        "exercise changes them on purpose)"):"
+next=
+[ $rc = 0 ] && next=$ext_next
+grade_table "$out/base.tsv" "the base step still" base || rc=1
+exit $rc

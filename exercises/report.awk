@@ -3,16 +3,23 @@
 #
 #   awk -f report.awk -v dir=... -v suite=... -v logs=... \
 #       -v skips=FILE -v white=REGEX -v next_text="..." \
-#       TABLE JSON...
+#       -v causes=FILE -v crashes=FILE -v title=... TABLE JSON...
 #
 # TABLE: the expanded hints table (tab-separated: suite/test,
 # expectation, hint, try). JSON: Criterion's --json reports. Prints one
 # line per expectation in the table's order, marked ✔, ✘ or – (skipped,
-# with the reason); under each failure the lines expected:, got:, hint:
-# and try:; then, when all are met, next_text; last "k of m
-# expectations met". Tests that Criterion left
-# out because of a --filter are not expectations of this run and are
-# not printed. Exit status 0 when nothing failed, 1 otherwise.
+# with the reason); under each failure the lines expected: (when it
+# says more than the title), got:, hint: and try:; then, when all are
+# met, next_text; last "k of m expectations met" (title: whose).
+# A failure message may name what the test observed, "[cause: NAME]":
+# then the hint is the one causes (NAME<TAB>hint) gives that cause,
+# not the row's. The same hint is printed once, and later misses point
+# to it. crashes: suite/test<TAB>what the crash was<TAB>cause, found by
+# grade.sh rerunning a crashed test. When most misses share one reason
+# (nothing answered, the server ended), a note says so first. Tests
+# that Criterion left out because of a --filter are not expectations
+# of this run and are not printed. Exit status 0 when nothing failed,
+# 1 otherwise.
 
 BEGIN {
     FS = "\t"
@@ -21,6 +28,16 @@ BEGIN {
     while (skips != "" && (getline l < skips) > 0) {
         split(l, f, "\t")
         skip_why[f[1]] = f[2]
+    }
+    while (causes != "" && (getline l < causes) > 0) {
+        if (l ~ /^#/ || split(l, f, "\t") < 2)
+            continue
+        cause_hint[f[1]] = f[2]
+    }
+    while (crashes != "" && (getline l < crashes) > 0) {
+        split(l, f, "\t")
+        crash_what[f[1]] = f[2]
+        crash_cause[f[1]] = f[3]
     }
 }
 
@@ -126,11 +143,26 @@ function log_of(t,    name, path, cmd) {
     return path
 }
 
-function fill(s) {
+function fill(s, t) {
+    gsub(/\{TRY\}/, "sh exercises/try.sh {DIR}", s)
+    gsub(/\{TEST\}/, "sh exercises/try.sh --test {SUITE} {DIR} " t, s)
     gsub(/\{DIR\}/, dir, s)
     gsub(/\{SUITE\}/, suite, s)
     return s
 }
+
+# The reason shared by many misses, for the note on top.
+function reason_of(got) {
+    if (got ~ /usage: exit status 2|refused its command line/)
+        return "option"
+    if (got ~ /[Cc]onnection refused|status 0, 0 bytes|no complete 200|did not answer|no response|nothing came back/)
+        return "silent"
+    if (got ~ /exited with status|killed by signal|was not running|died/)
+        return "ended"
+    return ""
+}
+
+function out(s) { report[++lines] = s }
 
 END {
     met = failed = skipped = notrun = notmet = 0
@@ -139,17 +171,17 @@ END {
         split(t, parts, "/")
         st = (t in status) ? status[t] : "MISSING"
         if (t in skip_why) {
-            printf "– %s\n", text[i]
+            out("– " text[i])
             if (!said[skip_why[t]]++)
-                printf "    (skipped: %s)\n", skip_why[t]
+                out("    (skipped: " skip_why[t] ")")
             skipped++
             continue
         }
         if (rest_why != "" && t !~ white &&
             (st == "MISSING" || st == "SKIPPED")) {
-            printf "– %s\n", text[i]
+            out("– " text[i])
             if (!rest_count++)
-                printf "    (%s)\n", rest_why
+                out("    (" rest_why ")")
             notmet++
             continue
         }
@@ -158,17 +190,19 @@ END {
             continue
         }
         if (st == "PASSED") {
-            printf "✔ %s\n", text[i]
+            out("✔ " text[i])
             met++
             continue
         }
         if (st == "SKIPPED") {
-            printf "– %s\n    (skipped: %s)\n", text[i], first_message[t]
+            out("– " text[i])
+            out("    (skipped: " first_message[t] ")")
             skipped++
             continue
         }
         failed++
-        printf "✘ %s\n", text[i]
+        out("✘ " text[i])
+        cause = ""
         if (st == "MISSING") {
             want = text[i]
             got = "the test " t " was not run: it is not in this " \
@@ -179,26 +213,91 @@ END {
                   "(is something waiting for ever?)"
         } else if (first_message[t] == "The test crashed.") {
             want = text[i]
-            got = "the test itself crashed (it links your " \
-                  "pool.c/http.c: a crash there?)"
+            got = (t in crash_what) ? crash_what[t] : \
+                  "the test crashed: a crash in your code under the " \
+                  "test (it calls your pool.c, http.c)"
+            cause = (t in crash_cause) ? crash_cause[t] : ""
         } else
             split_message(first_message[t], i)
+        if (cause == "" && match(got, /\[cause: [a-z_0-9]+\]/))
+            cause = substr(got, RSTART + 8, RLENGTH - 9)
+        gsub(/ ?\[cause: [a-z_0-9]+\]/, "", got)
+        gsub(/ ?\[cause: [a-z_0-9]+\]/, "", want)
         if (message_count[t] > 1)
-            got = got " (and " message_count[t] - 1 " more)"
+            got = got " (and " message_count[t] - 1 " more failed " \
+                  "check" (message_count[t] > 2 ? "s" : "") \
+                  " in this test: its try: line shows them all)"
+        h = hint[i]
+        if (cause != "" && (cause in cause_hint))
+            h = cause_hint[cause]
+        # The pool's unit tests see one bug from several sides: once one
+        # has named the cause, the others' misses are its consequences.
+        if (white != "" && t ~ white) {
+            if (lead == "" && cause != "")
+                lead = cause
+            else if (lead != "" && cause != lead)
+                h = "most likely the same bug as in the first miss " \
+                    "above, seen from another side: fix that one first"
+        }
         # the server refused its options: say that, not the test's hint
         if (usage_hint != "" && (got ~ /usage: exit status 2/ ||
             (got ~ /listening on/ && got ~ /exited with status 2/)))
-            hint[i] = usage_hint
+            h = usage_hint
+        r = reason_of(got)
+        if (r != "")
+            reasons[r]++
         path = log_of(t)
         if (path != "")
             got = got "; server log: " path
-        printf "    expected: %s\n", want
-        printf "    got: %s\n", got
-        printf "    hint: %s\n", hint[i]
-        printf "    try: %s\n", fill(try[i])
+        # expected: only when it says more than the title
+        if (want != "" && !index(text[i], want) && !index(want, text[i]))
+            out("    expected: " want)
+        out("    got: " got)
+        if (h in hint_first) {
+            first = hint_first[h]
+            if (length(first) > 50)
+                first = substr(first, 1, 47) "..."
+            out("    hint: the same as for \"" first "\" above")
+            hint_seen[h]++
+        } else {
+            hint_first[h] = text[i]
+            hint_at[h] = lines + 1
+            hint_seen[h] = 1
+            out("    hint: " h)
+        }
+        tried = fill(try[i], t)
+        if (!(tried in try_seen)) {
+            try_seen[tried] = 1
+            out("    try: " tried)
+        }
     }
+    # The first of a repeated hint says how many misses it explains.
+    for (h in hint_at)
+        if (hint_seen[h] > 1)
+            report[hint_at[h]] = report[hint_at[h]] " (the hint for " \
+                hint_seen[h] " of these misses)"
+    note = ""
+    for (r in reasons)
+        if (failed >= 3 && reasons[r] * 2 > failed)
+            note = r
+    if (note == "option")
+        print "note: " reasons[note] " of the " failed " misses below " \
+              "are that one: the server refused the option\n"
+    else if (note == "silent")
+        print "note: most misses are one: nothing answered. Does the " \
+              "server accept connections and hand each one to " \
+              "http_serve()? Its stderr's first line: " \
+              (first_err != "" ? first_err : "(empty)") "\n"
+    else if (note == "ended")
+        print "note: most misses are one: the server ended under the " \
+              "tests. Its stderr's first line: " \
+              (first_err != "" ? first_err : "(empty)") "\n"
+    for (k = 1; k <= lines; k++)
+        print report[k]
     total = met + failed + notmet
     line = met " of " total " expectations met"
+    if (title != "")
+        line = title ": " line
     if (notmet > 0)
         line = line " (" notmet " not run yet)"
     if (skipped > 0)

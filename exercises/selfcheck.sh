@@ -3,16 +3,21 @@
 #
 #  1. tables: every row of a hints table names a real test, and every
 #     test a step's expectations need has a row;
-#  2. the FILL=1 files are the reference minus their TODO bodies;
+#  2. every FILL=1 spec names functions of its step, and builds;
 #  3. make exercise: every TASK.md renders; an existing folder is never
 #     touched; FRESH=1 moves it aside first;
 #  4. for every step N: the unmodified step N-1 fails the lesson's
 #     tests with at least one hint:, the reference step N passes every
 #     expectation, the FILL=1 variant builds and fails;
 #  5. for every extension: its base fails its tests, the base with
-#     solution.patch passes;
+#     solution.patch passes (its own tests and its base step's), and
+#     each wrong-*.patch fails in each of WRONG_RUNS (10) runs;
 #  6. a server that does not compile, crashes on start or never prints
-#     `listening on` gets the build-failure report, not test failures.
+#     `listening on` gets the build-failure report, not test failures;
+#  7. the corpus of learner bugs (exercises/bugs/*.patch): each, applied
+#     to its step, fails in each of BUG_RUNS (10) runs, and the first
+#     hint of every run names the planted cause;
+#  8. no try: command names a fixed port, /proc, pgrep or kill %.
 # Runs that must fail use the lesson's tests only and a short timeout.
 # Run from the repository root. Exit status 0 when all of it holds.
 
@@ -27,7 +32,7 @@ cc=${CC:-cc}
 cc_name=$(basename "${cc%% *}") # tests.mk's CC_NAME: where suites go
 
 # SECTIONS="1 4": run only those sections (all by default).
-want() { case " ${SECTIONS:-1 2 3 4 5 6} " in *" $1 "*) return 0 ;; esac; return 1; }
+want() { case " ${SECTIONS:-1 2 3 4 5 6 7 8} " in *" $1 "*) return 0 ;; esac; return 1; }
 now() { date +%s; }
 start=$(now)
 ok() { echo "  ok    $*"; }
@@ -132,9 +137,9 @@ if want 1; then
 fi
 
 if want 2; then
-    echo "== 2. FILL=1 files against the reference"
+    echo "== 2. FILL=1 specs against the reference"
     if sh exercises/fill-check.sh >"$scratch/fill" 2>&1; then
-        ok "$(grep -c ' with the bodies of' "$scratch/fill") FILL files: only their TODO bodies differ$(
+        ok "$(grep -c 'built from the reference' "$scratch/fill") FILL specs: their functions exist, and the variants build$(
             grep -q ' waits for step' "$scratch/fill" && echo " ($(grep -c ' waits for step' "$scratch/fill") waiting for its step)")"
     else
         bad "fill-check:"
@@ -164,6 +169,15 @@ if want 3; then
     done
     first=$(echo "$steps" | head -n 1)
     if [ -n "$first" ] && [ -d "$wb/step$first" ]; then
+        if make -n -C "$wb/step$first" check 2>&1 |
+            grep -q "check STEP=$first" &&
+            make -s -C "$wb/step$first" >/dev/null 2>&1 &&
+            [ -x "$wb/step$first/server" ]; then
+            ok "inside $wb/step$first, make builds and make check grades it"
+        else
+            bad "the workbench GNUmakefile does not work:"
+            make -n -C "$wb/step$first" check 2>&1 | show /dev/stdin
+        fi
         echo "my work" >"$wb/step$first/mine.txt"
         sh exercises/exercise.sh STEP="$first" WORKBENCH="$wb" >"$scratch/ex" 2>&1
         if [ "$(cat "$wb/step$first/mine.txt")" = "my work" ] &&
@@ -211,7 +225,7 @@ if want 4; then
             bad "STEP=$n on the reference $ref should pass (status $rc):"
             grep -v '^✔' "$scratch/ref" | show /dev/stdin 60
         fi
-        if [ -d "exercises/steps/step$n-fill" ]; then
+        if [ -f "exercises/steps/step$n.fill" ]; then
             t0=$(now)
             fwb=$scratch/fill$n
             sh exercises/exercise.sh STEP="$n" FILL=1 WORKBENCH="$fwb" \
@@ -243,7 +257,7 @@ if want 5; then
         t0=$(now)
         rm -rf "$scratch/base" && cp -R "$base" "$scratch/base"
         grade "$scratch/ext" EXERCISE="$name" DIR="$scratch/base" \
-            TIMEOUT=$FAIL_TIMEOUT OUT="$scratch/g-base"
+            TIMEOUT=$FAIL_TIMEOUT OUT="$scratch/g-base" BASE=0
         rc=$?
         if [ $rc = 1 ] && grep -q '^    hint: ' "$scratch/ext"; then
             ok "$name on the unmodified $base fails, with hints ($(($(now) - t0)) s)"
@@ -259,6 +273,7 @@ if want 5; then
             show "$scratch/patch"
             continue
         fi
+        # its own expectations, then its base step's
         grade "$scratch/ext" EXERCISE="$name" DIR="$scratch/sol" \
             OUT="$scratch/g-sol"
         rc=$?
@@ -269,6 +284,18 @@ if want 5; then
             show "$scratch/ext"
         fi
     done
+fi
+
+if want 5; then
+    runs=${WRONG_RUNS:-10}
+    if sh exercises/prove --wrong --runs "$runs" >"$scratch/wrong" 2>&1; then
+        grep ' caught in ' "$scratch/wrong" | while read -r l; do
+            ok "$l" | cut -c 1-100
+        done
+    else
+        bad "a wrong solution passes (exercises/prove --wrong --runs $runs):"
+        show "$scratch/wrong"
+    fi
 fi
 
 if want 6; then
@@ -302,6 +329,66 @@ if want 6; then
         'killed by signal'
     broken "no listening line" 's/"listening on /"ready on /' main.c \
         'did not print'
+fi
+
+if want 7; then
+    echo "== 7. learner bugs: failed every time, and the first hint names the cause"
+    runs=${BUG_RUNS:-10}
+    for bug in exercises/bugs/*.patch; do
+        [ -f "$bug" ] || continue
+        name=$(basename "$bug" .patch)
+        n=$(sed -n 's/^# step: *//p' "$bug")
+        filter=$(sed -n 's/^# filter: *//p' "$bug")
+        words=$(sed -n 's/^# hint: *//p' "$bug")
+        ref=$(step_dir "$n")
+        if [ -z "$ref" ] || [ -z "$words" ]; then
+            bad "$name: needs # step: (a step that exists) and # hint:"
+            continue
+        fi
+        t0=$(now)
+        rm -rf "$scratch/bug" && cp -R "$ref" "$scratch/bug" &&
+            rm -f "$scratch/bug/server"
+        if ! patch -s -p1 -d "$scratch/bug" <"$bug" >"$scratch/patch" 2>&1; then
+            bad "$name: does not apply to $ref:"
+            show "$scratch/patch"
+            continue
+        fi
+        grade "$scratch/bugreport" STEP="$n" DIR="$scratch/bug" \
+            ${filter:+FILTER="$filter"} RUNS="$runs" \
+            TIMEOUT=$FAIL_TIMEOUT OUT="$scratch/g-bug"
+        failed=0 named=0 first=
+        for r in "$scratch"/g-bug/main.*.report; do
+            grep -q '^✘' "$r" && failed=$((failed + 1))
+            h=$(grep -m 1 '^    hint: ' "$r")
+            [ -n "$first" ] || first=$h
+            case $h in *"$words"*) named=$((named + 1)) ;; esac
+        done
+        if [ "$failed" = "$runs" ] && [ "$named" = "$runs" ]; then
+            ok "$name: failed $failed of $runs, first hint names it in $named ($(($(now) - t0)) s)"
+        else
+            bad "$name: failed $failed of $runs runs, first hint says \"$words\" in $named; the first:"
+            echo "        $first"
+            grep -l "$words" /dev/null "$scratch"/g-bug/main.*.report >/dev/null
+            for r in "$scratch"/g-bug/main.*.report; do
+                case $(grep -m 1 '^    hint: ' "$r") in
+                *"$words"*) ;;
+                *) show "$r" 30; break ;;
+                esac
+            done
+        fi
+    done
+fi
+
+if want 8; then
+    echo "== 8. try: commands are portable"
+    found=$(awk -F'\t' '!/^#/ && NF >= 4 && $4 ~ /8080|\/proc|pgrep|kill %/ {
+            print FILENAME ": " $1 }' exercises/steps/*.tsv exercises/*/hints.tsv)
+    if [ -z "$found" ]; then
+        ok "no try: names a fixed port, /proc, pgrep or kill %"
+    else
+        bad "try: commands that are not portable (use {TRY} or {TEST}):"
+        echo "$found" | sed 's/^/        /'
+    fi
 fi
 
 echo

@@ -72,7 +72,41 @@ Test(pool, stop_wakes_every_idle_worker, .timeout = TEST_TIMEOUT_S)
               "pool_destroy() was still joining its %d idle workers "
               "%d ms after it stopped the pool: pool_stop() must wake "
               "every idle worker (pthread_cond_broadcast), not just "
-              "one (pthread_cond_signal); the others sleep for ever",
+              "one (pthread_cond_signal); the others sleep for ever "
+              "[cause: stop_no_broadcast]",
               THREADS, limit_ms);
     pthread_join(thread, NULL);
+}
+
+static atomic_bool slow_job_over; /* the slow job returned */
+
+static void slow_job(void *arg, int worker)
+{
+    (void)arg;
+    (void)worker;
+    atomic_fetch_add(&started, 1);
+    io_sleep_ms(300);
+    atomic_store(&slow_job_over, true);
+}
+
+/* pool_destroy() frees the pool: every worker must have ended first,
+ * or a worker still running a job comes back to freed memory. So it
+ * joins them all, and returns only after the running job is over. */
+Test(pool, destroy_waits_for_the_running_job, .timeout = TEST_TIMEOUT_S)
+{
+    struct pool *pool = pool_create(2, 8);
+
+    cr_assert(pool != NULL, "pool_create(2, 8) failed");
+    atomic_store(&started, 0);
+    cr_assert_eq(pool_submit(pool, slow_job, NULL), 0);
+    long long deadline = io_now_ms() + 2000 * slow_factor();
+    while (atomic_load(&started) < 1 && io_now_ms() < deadline)
+        pause_ms(1);
+    cr_assert_eq(atomic_load(&started), 1, "the job never started");
+    pool_destroy(pool);
+    cr_assert(
+        atomic_load(&slow_job_over),
+        "pool_destroy() returned while a worker was still running "
+        "a 300 ms job: it must join every worker before it frees "
+        "the pool [cause: not_joined]");
 }

@@ -172,3 +172,36 @@ Test(sigusr1, during_the_stop_reports_and_does_not_exit,
               describe_status(s.status));
     batch_close(&b);
 }
+
+/* The report goes to stderr, and stderr may be a pipe that nobody
+ * reads (a terminal suspended, a full log pipe): then the write blocks
+ * for good. Only the signal thread may wait for it. A report written
+ * while it holds the lock that the workers and the accept loop take
+ * stops the whole server behind it. */
+Test(sigusr1, a_report_nobody_reads_does_not_stop_the_serving,
+     .timeout = TEST_TIMEOUT_S)
+{
+    struct server s;
+
+    start_server(&s,
+                 (struct start){.threads = 2, .stderr_unread = true});
+    signal_server(&s, SIGUSR1);
+    pause_ms(200 * slow_factor()); /* the report is stuck in write() */
+    for (int i = 0; i < 4; i++) {
+        int fd = client_connect(s.port);
+        struct response r;
+
+        client_send(fd, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 28);
+        read_response(fd, &r, 2000 * slow_factor());
+        close(fd);
+        cr_assert(r.status == 200 && response_complete(&r),
+                  "with stderr a full pipe that nobody reads, after "
+                  "SIGUSR1, GET / number %d should still get a 200, "
+                  "but got status %d, %zu bytes: is the report "
+                  "written while a lock the workers need is held? "
+                  "Copy the counts under the lock, unlock, then write",
+                  i + 1, r.status, r.received);
+        response_free(&r);
+    }
+    kill_server(&s);
+}

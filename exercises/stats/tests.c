@@ -184,7 +184,13 @@ Test(stats, every_snapshot_adds_up_under_load,
     struct stats st;
     long floor = 0, most = 0; /* served: before this round, so far */
 
+    /* The grader builds preload.c and names it here: it widens the
+     * race that a torn snapshot loses (see there). */
+    const char *preload = getenv("TEST_PRELOAD");
+    if (preload != NULL && *preload != '\0')
+        cr_assert(setenv("LD_PRELOAD", preload, 1) == 0);
     start_server(&s, (struct start){.threads = THREADS});
+    unsetenv("LD_PRELOAD");
     for (int round = 0; round < ROUNDS; round++) {
         struct batch b;
         int probe[PROBES];
