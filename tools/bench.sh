@@ -796,7 +796,7 @@ requests pass. Step 3's $THREADS workers are all taken by tricklers that
 never finish. Step 4 frees a worker every -T $HEAD_DEADLINE s, but the
 tricklers come straight back into the same queue as the normal
 requests, so each request waits for the waves ahead of it. Step 5 keeps
-every trickler in its poll set and hands a worker only a complete head:
+every trickler in its poll set and hands a worker only a whole request:
 the tricklers cost it a pollfd each, not a worker; it still throws
 each out after -T $HEAD_DEADLINE s (counted from accept()), and the
 last column below shows them coming back. That column counts the
