@@ -255,8 +255,10 @@ static void connect_body_tricklers(int port, int *fd, size_t *sent,
         fd[i] = client_connect_within(port, 2000);
         cr_assert(fd[i] >= 0,
                   "body trickler %d of %d could not connect within "
-                  "2 s (%s): has the server stopped accepting?",
-                  i + 1, k, strerror(errno));
+                  "2 s (%s): in step %d every trickler is accepted "
+                  "at once; has the server stopped accepting, its "
+                  "workers all held by clients still sending a body?",
+                  i + 1, k, strerror(errno), expect_this_step()->step);
         client_send(fd[i], BODY_HEAD, strlen(BODY_HEAD));
         sent[i] = strlen(BODY_HEAD);
     }
