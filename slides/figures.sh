@@ -14,8 +14,11 @@
 #
 # The lines between are generated from the first table of
 # bench/README.md (the one `make bench-report` writes from
-# bench/raw.tsv): one row per server (or only the servers named, as
-# the report names them), the columns the deck discusses.
+# bench/raw.tsv) that has a "req/s, 1 conn" column: one row per server
+# (or only the servers named, as the report names them), the columns
+# the deck discusses, found by their names in the table's head, so the
+# report may order its columns as it likes (BENCH_REPORT=FILE reads
+# another report: a scratch one, say).
 #
 #   <!-- figures: bench/README.md "11647" "28" -->
 #
@@ -65,12 +68,21 @@ function generate(only,    line, n, i, f, col, inside, name, mix, rss,
     ngen = 0; inside = 0
     while ((getline line < report) > 0) {
         if (!inside) {
-            if (line !~ /^\| server \| req\/s, 1 conn \|/)
+            # The first table with a req/s, 1 conn column, wherever
+            # the report puts it: columns are found by their names.
+            if (line !~ /^\| server \|/ ||
+                index(line, "| req/s, 1 conn |") == 0)
                 continue
             inside = 1
             n = split(line, f, "|")
             for (i = 2; i < n; i++)
                 col[trim(f[i])] = i
+            for (i = 1; i <= nneed; i++)
+                if (!(need[i] in col)) {
+                    close(report)
+                    return report ": its first table has no column \"" \
+                        need[i] "\""
+                }
             gen[++ngen] = "| server | req/s, 1 | req/s, 64 |" \
                 " µs CPU | threads | RSS | slow-mix | sleepers |"
             gen[++ngen] = "|---|--:|--:|--:|--:|--:|--:|--:|"
@@ -102,7 +114,8 @@ function generate(only,    line, n, i, f, col, inside, name, mix, rss,
     }
     close(report)
     if (ngen == 0)
-        return report ": no table headed \"| server | req/s, 1 conn |\""
+        return report ": no table headed \"| server |\" with a column" \
+            " \"req/s, 1 conn\""
     return ""
 }
 # The slide ends: every figure named on it must be in its text.
@@ -115,7 +128,13 @@ function end_slide(    i) {
 }
 function emit(s) { if (mode == "sync") print s }
 
-BEGIN { slide = 1; errors = 0; tables = 0; figures = 0; nfig = 0 }
+BEGIN {
+    slide = 1; errors = 0; tables = 0; figures = 0; nfig = 0
+    # The report columns the generated table shows.
+    nneed = split("req/s, 1 conn|req/s, 64 conn|" \
+        "server CPU µs/req, 64 conn|peak threads|peak RSS|" \
+        "slow-mix makespan / median|sleepers makespan", need, "|")
+}
 
 # Front matter: from a first line "---" to the next "---".
 NR == 1 && $0 == "---" { front = 1; emit($0); next }

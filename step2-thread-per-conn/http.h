@@ -22,9 +22,9 @@
 /* ---- What every step calls ---- */
 
 /*
- * Serves one connection: reads the request head, then answers through
- * http_respond(), which reads the body. The caller keeps fd, and
- * closes it afterwards.
+ * Serves one connection: reads the request head, then its body
+ * (http_respond()), then answers (http_answer()). The caller keeps fd,
+ * and closes it afterwards.
  *
  * who names the caller in the log ("main", "worker 2"). deadline_ms > 0
  * bounds the time to receive the whole request, head and body (408
@@ -38,23 +38,41 @@ int http_serve(int fd, const char *who, int deadline_ms);
 /* Turns the per-request log lines on stderr on (the default) or off. */
 void http_set_logging(bool on);
 
-/* ---- Only for a server that reads the head itself (step 5) ---- */
+/* ---- Only for a server that reads the request itself (step 5) ---- */
 
 /*
- * The second half of http_serve(), for a server that read the head by
- * other means. buf[0..len) holds the bytes read and verdict is what
- * http_parse() returned on them. When verdict is HTTP_INCOMPLETE,
- * read_errno says why the reading stopped: 0 the client closed,
- * ETIMEDOUT the deadline passed (408 if any byte came), any other an
- * error. start_ms (an io_now_ms() value) is when the connection began,
+ * Answers a request the caller read whole by other means: req is what
+ * http_parse() filled in, and the head was accepted (status 0; body,
+ * body_len bytes, is its decoded body) or refused with status (400,
+ * 413, 431...: answered with that error, the body is not looked at).
+ * unread says that bytes came after the request which nobody will
+ * read; a refused request whose head or body was not read to its end
+ * is known to have them anyway. start_ms (an io_now_ms() value) is
+ * when the connection began, for the log.
+ *
+ * Writes the answer, lingers only when the client may still send
+ * bytes nobody read, and logs one line. The caller keeps fd, and
+ * closes it afterwards. Returns what http_serve() does.
+ */
+int http_answer(int fd, const struct http_request *req, int status,
+                const char *body, size_t body_len, bool unread,
+                long long start_ms, const char *who);
+
+/*
+ * What http_serve() does once it has read a head, for a server that
+ * read it by other means (and, with HTTP_INCOMPLETE, for one that
+ * gives up on a connection and wants it logged). buf[0..len) holds the
+ * bytes read and verdict is what http_parse() returned on them. When
+ * verdict is HTTP_INCOMPLETE, read_errno says why the reading stopped:
+ * 0 the client closed, ETIMEDOUT the deadline passed (408 if any byte
+ * came), any other an error. start_ms is when the connection began,
  * and deadline_ms > 0 bounds the whole request from then (0: none).
  *
  * When the head was accepted, reads its body from fd (blocking, with
  * the deadline; "100 Continue" first if the client expects it), which
- * may have begun in buf after the head. Then answers, logs one line,
- * and lingers only when the client may still send bytes nobody read.
- * The caller keeps fd, and closes it afterwards. Returns what
- * http_serve() does.
+ * may have begun in buf after the head, and answers through
+ * http_answer(). The caller keeps fd, and closes it afterwards.
+ * Returns what http_serve() does.
  */
 int http_respond(int fd, const char *buf, size_t len, long verdict,
                  int read_errno, long long start_ms, int deadline_ms,

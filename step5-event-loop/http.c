@@ -392,17 +392,16 @@ void http_log(const char *who, struct http_span line, int status,
     fputs(out, stderr);
 }
 
-/* Whether the client may still send bytes nobody read, when its head
- * is refused: the head was not read to its end, more bytes came after
- * it, or it announced a body. A request pipelined behind a complete
- * head is the same risk after a 404 as after a 200, so neither
- * lingers for it. (An accepted head's body is read: read_body() says
- * whether anything came after it.) */
-static bool may_have_unread(const struct http_request *req, size_t len)
+/* Whether the client may still send bytes nobody read, when its
+ * request is refused: the head was not read to its end, or it
+ * announced a body that was not read whole. (Bytes read after the
+ * head or the body are the caller's to count: the unread argument.) A
+ * request pipelined behind a complete head is the same risk after a
+ * 404 as after a 200, so neither lingers for it. */
+static bool may_send_more(const struct http_request *req)
 {
-    return req->head_len == 0 || len > req->head_len ||
-           req->content_length > 0 || req->bad_content_length ||
-           req->transfer_encodings > 0;
+    return req->head_len == 0 || req->content_length > 0 ||
+           req->bad_content_length || req->transfer_encodings > 0;
 }
 
 /* Gets fd ready to be closed without losing the response. Closing a
@@ -516,22 +515,27 @@ static int read_body(struct exchange *x, const char *buf, size_t len,
     return n < 0 ? (int)-n : 0;
 }
 
-/* A head http_parse() accepted: reads its body, then answers. Returns
- * the status sent (0: none); *r as for answer(). */
-static int take(struct exchange *x, const char *buf, size_t len,
-                long long deadline, int *r)
-{
-    int status = read_body(x, buf, len, deadline);
-
-    if (status == 0)
-        return answer(x->fd, &x->req, x->bytes, x->body.len, r);
-    x->unread = true; /* a body cut short has unread bytes */
-    if (status > 0)
-        *r = send_error(x->fd, status, &x->req);
-    return status > 0 ? status : 0;
-}
-
 /* ---- The second half, on the whole ---- */
+
+int http_answer(int fd, const struct http_request *req, int status,
+                const char *body, size_t body_len, bool unread,
+                long long start_ms, const char *who)
+{
+    char problem[128] = "";
+    bool refused = status != 0;
+    int r = 0;
+
+    if (!refused)
+        status = answer(fd, req, body, body_len, &r);
+    else
+        r = send_error(fd, status, req);
+    if (r < 0)
+        describe(problem, sizeof problem, "write", errno);
+    if (r == 0 && (unread || (refused && may_send_more(req))))
+        linger(fd);
+    http_log(who, req->line, status, io_now_ms() - start_ms, problem);
+    return r < 0 ? -status : status;
+}
 
 int http_respond(int fd, const char *buf, size_t len, long verdict,
                  int read_errno, long long start_ms, int deadline_ms,
@@ -541,27 +545,22 @@ int http_respond(int fd, const char *buf, size_t len, long verdict,
     char bytes[BODY_MAX_BYTES];
     struct exchange x = {.fd = fd, .bytes = bytes};
     long long deadline = deadline_ms > 0 ? start_ms + deadline_ms : 0;
-    int status = 0, r = 0;
+    int status = -1;
 
     /* Pure and cheap: parsing again gives the fields behind verdict. */
     http_parse(buf, len, &x.req);
-    x.unread = may_have_unread(&x.req, len);
-    if (verdict > 0) {
-        status = take(&x, buf, len, deadline, &r);
-    } else if (verdict < 0) {
+    x.unread = x.req.head_len > 0 && len > x.req.head_len;
+    if (verdict > 0)
+        status = read_body(&x, buf, len, deadline);
+    else if (verdict < 0)
         status = (int)-verdict;
-        r = send_error(fd, status, &x.req);
-    } else if (read_errno == ETIMEDOUT && len > 0) {
+    else if (read_errno == ETIMEDOUT && len > 0)
         status = 408;
-        r = send_error(fd, status, &x.req);
-    } else {
+    else
         describe_read(x.problem, sizeof x.problem, read_errno, len);
-    }
-    if (r < 0)
-        describe(x.problem, sizeof x.problem, "write", errno);
-    if (status != 0 && r == 0 && x.unread)
-        linger(fd);
-    http_log(who, x.req.line, status, io_now_ms() - start_ms,
-             x.problem);
-    return r < 0 ? -status : status;
+    if (status >= 0)
+        return http_answer(fd, &x.req, status, x.bytes, x.body.len,
+                           x.unread, start_ms, who);
+    http_log(who, x.req.line, 0, io_now_ms() - start_ms, x.problem);
+    return 0;
 }

@@ -4,7 +4,8 @@
  * work.
  *
  * Sockets are non-blocking: the loop reads what has arrived, never
- * more, and a head with a verdict goes to the pool. The cost: poll()
+ * more (request.c), and a request read whole, head and body, goes to
+ * the pool, which only answers it. The cost: poll()
  * is O(n) in the connections at every call (epoll and kqueue are
  * O(ready)), and one loop uses one core.
  */
@@ -14,6 +15,7 @@
 #include "http.h"
 #include "io.h"
 #include "net.h"
+#include "request.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -32,11 +34,9 @@
  * shutdown() makes a polled one readable, and the loop then ends it. */
 struct lconn {
     struct conn *conn;    /* on the open list; conn->data is c */
-    struct loop *loop;    /* owns c until its verdict; then a job */
+    struct loop *loop;    /* owns c until its request is whole */
     long long start_ms;   /* accept(): the deadline counts from it */
-    char *buf;            /* the head; NULL while idle: no buffer */
-    size_t len;           /* bytes in buf */
-    long verdict;         /* http_parse() on buf[0..len) */
+    struct request *rq;   /* NULL while idle: no buffer */
     int status;           /* what the loop answered (408), or 0 */
     long long linger_end; /* after the 408: drain until then */
     long drained;         /* bytes read and dropped since */
@@ -47,16 +47,16 @@ struct lconn {
 struct loop {
     int listen_fd;        /* the loop's; closed when the stop begins */
     int wake[2];          /* self-pipe: 's' stop, 'r' room, in it */
-    struct pool *pool;    /* where heads with a verdict go */
+    struct pool *pool;    /* where whole requests go */
     struct conns *open;   /* the open list and its counters */
     struct stop *stop;    /* whose grace timer the stop starts */
     int deadline_ms;      /* -T, in milliseconds */
     int grace_ms;         /* -G, in milliseconds */
     int max_conns;        /* what the descriptor limit lets it hold */
     struct pollfd *fds;   /* pipe, listener, conns[i] at LOOP_FIRST+i */
-    struct lconn **conns; /* the connections still sending a head */
+    struct lconn **conns; /* the connections still sending a request */
     int polled;           /* how many */
-    struct lconn *ready;  /* FIFO: verdicts waiting for room */
+    struct lconn *ready;  /* FIFO: requests waiting for room */
     struct lconn **ready_end; /* where the next one goes */
     int ready_count;
     long long accept_after; /* accept() lacked fds: pause until then */
@@ -71,7 +71,7 @@ enum { LOOP_WAKE, LOOP_LISTEN, LOOP_FIRST };
 static void end(struct lconn *c, int status)
 {
     conns_forget(c->loop->open, c->conn, status);
-    free(c->buf);
+    request_destroy(c->rq);
     free(c);
 }
 
@@ -91,7 +91,8 @@ static struct lconn *poll_remove(struct loop *l, int i)
 
 /*** the ready FIFO and the pool ***/
 
-/* The pool's job, which owns c: the worker only answers the head. */
+/* The pool's job, which owns c: the worker only answers the request,
+ * read whole by the loop, and parsed there once. */
 static void conn_job(void *arg, int worker)
 {
     struct lconn *c = arg;
@@ -105,8 +106,9 @@ static void conn_job(void *arg, int worker)
     if (room && write(l->wake[1], "r", 1) < 0)
         perror("server: write to the loop's wake-up pipe");
     snprintf(who, sizeof who, "worker %d", worker);
-    end(c, http_respond(c->conn->fd, c->buf, c->len, c->verdict, 0,
-                        c->start_ms, l->deadline_ms, who));
+    struct request *rq = c->rq;
+    end(c, http_answer(c->conn->fd, &rq->req, rq->status, rq->bytes,
+                       rq->body.len, rq->unread, c->start_ms, who));
 }
 
 /* Hands ready connections to the pool, oldest first, never waiting:
@@ -131,8 +133,8 @@ static void submit_ready(struct loop *l)
     l->ready_end = &l->ready;
 }
 
-/* The head of polled connection i has its verdict: out of the poll
- * set, blocking again (for the HTTP layer), and into the FIFO. */
+/* The request of polled connection i is whole: out of the poll set,
+ * blocking again (for the HTTP layer), and into the FIFO. */
 static void hand_over(struct loop *l, int i)
 {
     struct lconn *c = poll_remove(l, i);
@@ -154,14 +156,17 @@ static void hand_over(struct loop *l, int i)
     submit_ready(l);
 }
 
-/*** reading heads, and lingering close ***/
+/*** reading requests, and lingering close ***/
 
-/* Polled connection i ends unanswered: read_errno as http_respond(). */
+/* Polled connection i ends unanswered: read_errno as http_respond(),
+ * which logs why (the one time a head is parsed again: for the log). */
 static void end_unanswered(struct loop *l, int i, int read_errno)
 {
     struct lconn *c = poll_remove(l, i);
+    const char *head = c->rq != NULL ? c->rq->head : NULL;
+    size_t len = c->rq != NULL ? c->rq->len : 0;
 
-    end(c, http_respond(c->conn->fd, c->buf, c->len, HTTP_INCOMPLETE,
+    end(c, http_respond(c->conn->fd, head, len, HTTP_INCOMPLETE,
                         read_errno, c->start_ms, 0, "loop"));
 }
 
@@ -182,60 +187,52 @@ static bool linger_read(struct loop *l, int i)
     return true;
 }
 
-/* Polled connection i is readable: one read() that cannot block, and
- * the parser's verdict. Returns true when i left the poll set. */
+/* Polled connection i is readable: one read() that cannot block, fed
+ * to its request. Returns true when i left the poll set. */
 static bool on_readable(struct loop *l, int i)
 {
     struct lconn *c = l->conns[i];
-    struct http_request req;
 
     if (c->linger_end != 0)
         return linger_read(l, i);
-    if (c->buf == NULL && (c->buf = malloc(HEAD_MAX_BYTES)) == NULL) {
+    if (c->rq == NULL && (c->rq = request_create()) == NULL) {
         fputs("server: out of memory, dropping a connection\n", stderr);
         end(poll_remove(l, i), 0);
         return true;
     }
-    ssize_t n =
-        read(c->conn->fd, c->buf + c->len, HEAD_MAX_BYTES - c->len);
-    if (n < 0 &&
-        (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-        return false; /* nothing there after all */
-    if (n <= 0) {
-        end_unanswered(l, i, n == 0 ? 0 : errno);
-        return true;
-    }
-    c->len += (size_t)n;
-    c->verdict = http_parse(c->buf, c->len, &req);
-    if (c->verdict == HTTP_INCOMPLETE)
+    enum request_step step = request_read(c->rq, c->conn->fd);
+    if (step == REQUEST_MORE)
         return false;
-    hand_over(l, i);
+    if (step == REQUEST_ENDED)
+        end_unanswered(l, i, errno);
+    else
+        hand_over(l, i);
     return true;
 }
 
 /*** deadlines, and the loop's own 408 ***/
 
-/* Polled connection i is out of time. After part of a head, the loop
- * writes a 408 (one write() of < 256 bytes: it cannot block). */
+/* Polled connection i is out of time. After part of a request, head
+ * or body, the loop writes a 408 (one write() of < 256 bytes on a
+ * socket that was sent at most a 100 Continue: it cannot block). */
 static void expire(struct loop *l, int i, long long now)
 {
     struct lconn *c = l->conns[i];
-    struct http_request req;
     char out[256];
 
-    if (c->len == 0) {
+    if (c->rq == NULL || c->rq->len == 0) {
         end_unanswered(l, i, ETIMEDOUT);
         return;
     }
-    (void)http_parse(c->buf, c->len, &req); /* for the log line */
+    const struct http_request *req = &c->rq->req;
     size_t n =
-        http_format_error(out, sizeof out, 408, http_is_head(&req));
+        http_format_error(out, sizeof out, 408, http_is_head(req));
     bool sent = n > 0 && write(c->conn->fd, out, n) == (ssize_t)n;
-    http_log("loop", req.line, 408, now - c->start_ms,
+    http_log("loop", req->line, 408, now - c->start_ms,
              sent ? "" : "the 408 did not fit: dropped");
     c->status = sent ? 408 : 0;
-    free(c->buf); /* req.line pointed into it: logged already */
-    c->buf = NULL;
+    request_destroy(c->rq); /* req->line pointed into it: logged */
+    c->rq = NULL;
     if (!sent || shutdown(c->conn->fd, SHUT_WR) < 0)
         end(poll_remove(l, i), c->status);
     else

@@ -14,8 +14,8 @@ struct loop;
 /* Makes a loop over listen_fd, non-blocking, which it closes when the
  * stop begins; then it starts stop's grace timer (grace_ms). It holds
  * at most max_conns connections, each on open from accept() on, gives
- * each deadline_ms to send its head, and hands those with a verdict to
- * pool. Returns NULL with errno set. */
+ * each deadline_ms to send its request, head and body, and hands those
+ * read whole (or refused) to pool. Returns NULL with errno set. */
 struct loop *loop_create(int listen_fd, struct pool *pool,
                          struct conns *open, struct stop *stop,
                          int deadline_ms, int grace_ms, int max_conns);

@@ -4,7 +4,7 @@
  * In step 4 a worker waits for the request of each connection it
  * takes: ten clients that connect and send nothing hold ten workers.
  * Here one thread, the event loop (loop.c), does all the waiting, and
- * only a request head with a verdict goes to the pool. What step 4
+ * only a whole request, head and body, goes to the pool. What step 4
  * added stays, in the same files: SIGINT or SIGTERM stops the server
  * gracefully (stop.c), and when the grace period (-G) is over, what
  * is still open is cut (conns.c lists it), in the loop or in a

@@ -51,6 +51,7 @@ static const struct expect table[] = {
         .frees_everything = true,
         .threads_besides_workers = 2,
         .waiting_in_loop = true,
+        .bodies_in_loop = true,
         .grace_option = true,
     },
 };

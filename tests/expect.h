@@ -45,6 +45,10 @@ struct expect {
      * and trickling clients never delay others, and deadlines count
      * from accept(). Otherwise a worker waits for each head. */
     bool waiting_in_loop;
+    /* The event loop reads the body too before a worker is taken: a
+     * client that trickles its body costs a pollfd, not a worker.
+     * Otherwise the worker that answers reads it. */
+    bool bodies_in_loop;
 };
 
 /* The step this suite was built for (STEP, given by tests.mk). */

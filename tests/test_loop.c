@@ -5,10 +5,10 @@
  * client that sends nothing, or trickles its head a byte at a time,
  * holds a worker for as long as its deadline allows. Step 5 puts an
  * event loop in front of the pool: one thread poll()s every
- * connection until its head is complete, and a worker is taken only
- * for work. Each test asserts what the step in hand teaches (see
- * waiting_in_loop in expect.h), so that the neighbours fail each
- * other's lesson.
+ * connection until its request, head and body, is complete, and a
+ * worker is taken only for work. Each test asserts what the step in
+ * hand teaches (see waiting_in_loop in expect.h), so that the
+ * neighbours fail each other's lesson.
  */
 #include "client.h"
 #include "expect.h"
@@ -103,7 +103,8 @@ Test(loop, ten_idle_connections_do_not_hold_the_only_worker,
 /* Sends the next byte of every trickler that has not been answered
  * yet; records who was answered (read and closed, as a browser would).
  * Returns how many were answered. */
-static int trickle_round(int *fd, size_t *sent, int k)
+static int trickle_round(int *fd, size_t *sent, int k, const char *text,
+                         size_t len)
 {
     int answered = 0;
 
@@ -117,8 +118,8 @@ static int trickle_round(int *fd, size_t *sent, int k)
             close(fd[i]);
             fd[i] = -1;
             answered++;
-        } else if (sent[i] < sizeof trickle_text - 1) {
-            io_write_all(fd[i], trickle_text + sent[i]++, 1);
+        } else if (sent[i] < len) {
+            io_write_all(fd[i], text + sent[i]++, 1);
         }
     }
     return answered;
@@ -156,7 +157,8 @@ Test(loop, two_hundred_tricklers_never_hold_a_worker,
         sent[i] = 0;
     }
     for (int round = 0; round < NORMAL; round++) {
-        trickle_round(fd, sent, k);
+        trickle_round(fd, sent, k, trickle_text,
+                      sizeof trickle_text - 1);
         long long took = timed_get(
             s.port, waiting_is_free(e) ? patience : TRICKLE_MS * 3,
             &bytes);
@@ -167,7 +169,8 @@ Test(loop, two_hundred_tricklers_never_hold_a_worker,
             break;
         pause_ms(TRICKLE_MS);
     }
-    int tricklers_answered = trickle_round(fd, sent, k);
+    int tricklers_answered = trickle_round(fd, sent, k, trickle_text,
+                                           sizeof trickle_text - 1);
     if (waiting_is_free(e)) {
         cr_expect(worst >= 0 && worst < AT_ONCE_MS * slow_factor(),
                   "in step %d %s: with %d clients trickling a byte "
@@ -215,6 +218,146 @@ Test(loop, two_hundred_tricklers_never_hold_a_worker,
     }
     cr_expect(wait_server_exit(&s, 5000 * slow_factor()),
               "step %d should exit once its tricklers have gone",
+              e->step);
+    check_server_log(&s);
+}
+
+/* A head that announces a body, which then comes a byte at a time. */
+#define BODY_HEAD                                                      \
+    "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n"
+#define BODY_LEN 1000
+
+static int compare_ms(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Prints the median and the p99 of the n times in ms[]. */
+static void print_times(const char *what, long long *ms, int n)
+{
+    if (n == 0)
+        return;
+    qsort(ms, (size_t)n, sizeof *ms, compare_ms);
+    fprintf(stderr,
+            "test_loop: %s: %d GET / answered, median %lld ms, "
+            "p99 %lld ms\n",
+            what, n, ms[n / 2], ms[(n * 99 + 99) / 100 - 1]);
+}
+
+/* Connects k clients that each send BODY_HEAD whole: what is left to
+ * send is the body, text[sent[i]..). */
+static void connect_body_tricklers(int port, int *fd, size_t *sent,
+                                   int k)
+{
+    for (int i = 0; i < k; i++) {
+        fd[i] = client_connect_within(port, 2000);
+        cr_assert(fd[i] >= 0,
+                  "body trickler %d of %d could not connect within "
+                  "2 s (%s): in step %d every trickler is accepted "
+                  "at once; has the server stopped accepting, its "
+                  "workers all held by clients still sending a body?",
+                  i + 1, k, strerror(errno), expect_this_step()->step);
+        client_send(fd[i], BODY_HEAD, strlen(BODY_HEAD));
+        sent[i] = strlen(BODY_HEAD);
+    }
+}
+
+/* The step's verdict on NORMAL GET / among body tricklers: cheap
+ * when a trickler costs no worker. */
+static void expect_body_lesson(const struct expect *e, bool cheap,
+                               int answered, long long worst)
+{
+    enum { NORMAL = 40 };
+
+    if (!cheap) {
+        cr_expect(answered == 0,
+                  "in step %d the worker that takes a connection reads "
+                  "its body, so with every worker on a client that "
+                  "trickles its body a normal GET / should not be "
+                  "answered, but %d were",
+                  e->step, answered);
+        return;
+    }
+    cr_expect(answered == NORMAL && worst < AT_ONCE_MS * slow_factor(),
+              "in step %d %s: with 200 clients trickling a body byte "
+              "every 100 ms and -t 2, every normal GET / should be "
+              "answered within %d ms; %s. Is a connection handed to a "
+              "worker as soon as its head is complete, so that the "
+              "worker waits for the body?",
+              e->step,
+              e->bodies_in_loop ? "the loop reads each body before a "
+                                  "worker is taken"
+                                : "every trickler has a thread of its "
+                                  "own",
+              AT_ONCE_MS * slow_factor(),
+              answered < NORMAL ? "one got no answer in 2 s"
+                                : "the slowest took longer");
+}
+
+/* 200 clients send a head announcing a body, then one body byte every
+ * 100 ms (a slow POST); meanwhile normal requests come, one at a time,
+ * and the median and p99 of their times are printed. */
+Test(loop, two_hundred_body_tricklers_never_hold_a_worker,
+     .timeout = TEST_TIMEOUT_S)
+{
+    enum { K = 200, N = 2, NORMAL = 40, TRICKLE_MS = 100 };
+    const struct expect *e = expect_this_step();
+    static int fd[K];
+    static size_t sent[K];
+    static char text[sizeof BODY_HEAD - 1 + BODY_LEN];
+    long long took[NORMAL], worst = 0;
+    bool cheap = e->bodies_in_loop || e->model == MODEL_THREAD_PER;
+    int k = cheap ? K : K / 2, answered = 0;
+    int patience = 2000 * slow_factor();
+    size_t bytes;
+    struct server s;
+
+    memcpy(text, BODY_HEAD, strlen(BODY_HEAD));
+    memset(text + strlen(BODY_HEAD), 'a', BODY_LEN);
+    start_server(&s, (struct start){.threads = N, .deadline_s = 30});
+    connect_body_tricklers(s.port, fd, sent, k);
+    while (answered < NORMAL) {
+        trickle_round(fd, sent, k, text, sizeof text);
+        long long t = timed_get(
+            s.port, cheap ? patience : TRICKLE_MS * 3, &bytes);
+        if (t < 0)
+            break;
+        took[answered++] = t;
+        worst = t > worst ? t : worst;
+        pause_ms(TRICKLE_MS);
+    }
+    int tricklers_answered =
+        trickle_round(fd, sent, k, text, sizeof text);
+    print_times("body tricklers", took, answered);
+    expect_body_lesson(e, cheap, answered, worst);
+    if (cheap)
+        cr_expect(tricklers_answered == 0,
+                  "with -T 30 no body trickler should have been "
+                  "answered yet, but %d were",
+                  tricklers_answered);
+    if (e->bodies_in_loop) {
+        signal_server(&s, SIGTERM);
+        cr_assert(
+            wait_for_log(&s, "shutting down: ", 3000 * slow_factor()),
+            "no \"shutting down\" line after SIGTERM (log below)");
+        cr_expect(
+            log_contains(&s, "shutting down: 0 running, 0 queued"),
+            "with %d body tricklers and no normal request left, "
+            "no worker should be busy and none queued: the loop "
+            "holds them until their bodies are whole (log below)",
+            K);
+    }
+    for (int i = 0; i < k; i++)
+        if (fd[i] >= 0)
+            close(fd[i]);
+    if (!e->bodies_in_loop) {
+        stop_server(&s);
+        return;
+    }
+    cr_expect(wait_server_exit(&s, 5000 * slow_factor()),
+              "step %d should exit once its body tricklers have gone",
               e->step);
     check_server_log(&s);
 }

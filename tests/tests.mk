@@ -208,7 +208,8 @@ CHECK_ALLOW_4 = server.c server.h main.c config.h pool.c pool.h Makefile \
     +stop.c +stop.h +conns.c +conns.h
 # Step 5 keeps step 4's stop.c, conns.c, main.c and server.h as they
 # are: only the loop is new.
-CHECK_ALLOW_5 = server.c config.h pool.c pool.h Makefile +loop.c +loop.h
+CHECK_ALLOW_5 = server.c config.h pool.c pool.h Makefile +loop.c +loop.h \
+    +request.c +request.h
 check-steps:
 	@fail=0; first=$(firstword $(STEPS)); \
 	for d in $(wordlist 2,99,$(STEPS)); do \

@@ -22,7 +22,9 @@
 # rounds, each run against a server started afresh for it:
 #   - slowloris: K trickling clients (BENCH_TRICKLERS) for
 #     BENCH_SLOWLORIS_SECONDS while the timeline client sends GET /
-#     every 10 ms; p50 and p99 of those requests;
+#     every 10 ms; p50 and p99 of those requests; then the same with
+#     K clients that send a whole head and trickle its body (a slow
+#     POST);
 #   - idle: N idle connections held (BENCH_IDLE), the servers started
 #     with -T 600, then GET / every 10 ms for 1 s; the server's
 #     threads, memory and descriptors, the kernel's TCP memory, and the
@@ -148,10 +150,10 @@ plan() {
         left=$((left + t))
     fi
     if part slowloris; then
-        t=$((ROUNDS * $(count_words "$TRICKLERS") * steps * \
+        t=$((ROUNDS * $(count_words "$TRICKLERS") * 2 * steps * \
             $(slowloris_cost)))
         echo "bench: slowloris: $ROUNDS round(s) x $(count_words \
-            "$TRICKLERS") size(s) x $steps steps x" \
+            "$TRICKLERS") size(s) x 2 (head, body) x $steps steps x" \
             "($SLOWLORIS_SECONDS + 2) s = $(duration $t)" >&2
         left=$((left + t))
     fi
@@ -397,25 +399,32 @@ requested() {
     tail -1 "$1" | sed -n 's/^requests \([0-9]*\),.*/\1/p'
 }
 
-# slowloris_run DIR K ROUND: one run of the slowloris scenario.
+# slowloris_run DIR K ROUND KIND: one run of the slowloris scenario;
+# KIND slowloris trickles heads, slowbody bodies.
 slowloris_run() {
     step=$(basename "$1")
-    key=slowloris-$2-$step-$3
-    progress "slowloris, $2 trickling" "$step" "$3" "$(slowloris_cost)"
+    key=$4-$2-$step-$3
+    what=trickling
+    option=--trickle
+    if [ "$4" = slowbody ]; then
+        what="trickling a body"
+        option=--trickle-body
+    fi
+    progress "slowloris, $2 $what" "$step" "$3" "$(slowloris_cost)"
     fresh_server "$1"
     tools/timeline -q -p "$server_port" --every $EVERY_MS \
-        --for "$SLOWLORIS_SECONDS" -d $PATIENCE_S --trickle "$2" \
-        --title "$step, $2 trickling" --svg "$tmp/$key.svg" \
+        --for "$SLOWLORIS_SECONDS" -d $PATIENCE_S $option "$2" \
+        --title "$step, $2 $what" --svg "$tmp/$key.svg" \
         >"$tmp/$key.txt" </dev/null
     stop_fresh
     p50=$(figure p50 "$tmp/$key.txt")
     p99=$(figure p99 "$tmp/$key.txt")
     back=$(sed -n 's/.* back \([0-9]*\) times.*/\1/p' "$tmp/$key.txt")
-    printf 'slowloris\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$step" "$2" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$4" "$step" "$2" \
         "$3" "${p50:-never}" "${p99:-never}" "$(answered "$tmp/$key.txt")" \
         "$(requested "$tmp/$key.txt")" "${back:-0}" >>"$raw"
-    printf '  round %d, %3d trickling: %-22s %s\n' "$3" "$2" "$step" \
-        "$(tail -1 "$tmp/$key.txt")"
+    printf '  round %d, %3d %-16s %-22s %s\n' "$3" "$2" "$what:" \
+        "$step" "$(tail -1 "$tmp/$key.txt")"
 }
 
 slowloris_part() {
@@ -423,9 +432,11 @@ slowloris_part() {
         "each; GET / every $EVERY_MS ms"
     round=1
     while [ $round -le "$ROUNDS" ]; do
-        for k in $TRICKLERS; do
-            for dir in "$@"; do
-                slowloris_run "${dir%/}" "$k" $round
+        for kind in slowloris slowbody; do
+            for k in $TRICKLERS; do
+                for dir in "$@"; do
+                    slowloris_run "${dir%/}" "$k" $round $kind
+                done
             done
         done
         round=$((round + 1))
@@ -581,6 +592,8 @@ write_outputs() {
         "$OUT/timeline-idle-4v5.svg"
     part slowloris && pair_svg slowloris "$(largest "$TRICKLERS")" \
         "$OUT/timeline-slowloris-4v5.svg"
+    part slowloris && pair_svg slowbody "$(largest "$TRICKLERS")" \
+        "$OUT/timeline-slowbody-4v5.svg"
     report >"$OUT/README.md"
     snippet >"$OUT/README-snippet.md"
     [ "$MODE" = report ] && [ "$OUT" = bench ] && update_readme
@@ -704,6 +717,18 @@ TEXT
         echo
         echo "![slowloris, steps 4 and 5](timeline-slowloris-4v5.svg)"
     fi
+    if grep -q '^slowbody' "$raw"; then
+        echo
+        echo "## Slow bodies: normal requests among clients trickling a body"
+        echo
+        tabulate slowbody
+        echo
+        slowbody_text
+        echo
+        tabulate slowbody-rounds
+        echo
+        echo "![slow bodies, steps 4 and 5](timeline-slowbody-4v5.svg)"
+    fi
     if grep -q '^idle' "$raw"; then
         echo
         echo "## Idle connections: what waiting costs"
@@ -771,12 +796,26 @@ requests pass. Step 3's $THREADS workers are all taken by tricklers that
 never finish. Step 4 frees a worker every -T $HEAD_DEADLINE s, but the
 tricklers come straight back into the same queue as the normal
 requests, so each request waits for the waves ahead of it. Step 5 keeps
-every trickler in its poll set and hands a worker only a complete head:
+every trickler in its poll set and hands a worker only a whole request:
 the tricklers cost it a pollfd each, not a worker; it still throws
 each out after -T $HEAD_DEADLINE s (counted from accept()), and the
 last column below shows them coming back. That column counts the
 trickling connections that ended (closed by the server, or failed to
 connect) and were opened anew.
+TEXT
+}
+
+slowbody_text() {
+    cat <<TEXT
+The same method as the slowloris table, but each trickling client
+sends a whole head, \`POST /echo\` with \`Content-Length: 65536\`, at
+once, and then its body one byte every 500 ms (a slow POST). Steps 3
+and 4 hand the connection to a worker as soon as it is accepted, and
+the worker reads the body: the tricklers take every worker, as with
+heads. Step 5's loop reads the body too before it takes a worker, so a
+body trickler costs it a pollfd and a request buffer (and the body's
+room from its first byte), never a worker; -T $HEAD_DEADLINE still
+counts from accept() and covers the body.
 TEXT
 }
 
@@ -822,6 +861,12 @@ snippet() {
         tabulate slowloris
         echo
     fi
+    if grep -q '^slowbody' "$raw"; then
+        echo "The same with clients that trickle a body (a slow POST):"
+        echo
+        tabulate slowbody
+        echo
+    fi
     if grep -q '^idle' "$raw"; then
         echo "Idle connections held, then GET / every $EVERY_MS ms," \
             "median of $ROUNDS rounds:"
@@ -841,6 +886,7 @@ keep_old_figures() {
         case $p in
         wrk) types="wrk peak" ;;
         scenarios) types=span ;;
+        slowloris) types="slowloris slowbody" ;;
         *) types=$p ;;
         esac
         for t in $types; do

@@ -3,8 +3,9 @@
 #   awk -f tools/report.awk -v what=WHAT [-v workers=4] \
 #       [-v patience=2000] raw.tsv
 #   WHAT: quick table spread targets throughput makespans slowloris
-#         slowloris-rounds idle idle-rounds targets12; or, for the
-#         pictures, name (of step n), slowloris-round and idle-round
+#         slowloris-rounds slowbody slowbody-rounds idle idle-rounds
+#         targets12; or, for the pictures, name (of step n),
+#         slowloris-round, slowbody-round and idle-round
 #         (the round of step n at size whose p99 is the median)
 #
 # raw.tsv, written by tools/bench.sh, one figure a line, tab-separated:
@@ -13,6 +14,7 @@
 #   span  NAME SCENARIO MAKESPAN_MS MEDIAN_MS  (never: not answered)
 #   slowloris NAME TRICKLERS ROUND P50_MS P99_MS ANSWERED REQUESTS
 #         RECONNECTIONS  (never: that many requests not answered)
+#   slowbody  the same fields, with clients that trickle a body
 #   idle  NAME CONNECTIONS ROUND HELD P99_MS ANSWERED REQUESTS THREADS
 #         RSS_KB RSS_START_KB TCP_MEM_KB FDS
 #   meta  PART DATE LOAD_BEFORE LOAD_AFTER ROUNDS MACHINE
@@ -45,7 +47,7 @@ $1 == "peak" && $4 != "n/a" {
 $1 == "span" { span[$2, $3] = $4; median[$2, $3] = $5 }
 
 # Slowloris and idle: every round's figures, by (name, size).
-$1 == "slowloris" || $1 == "idle" {
+$1 == "slowloris" || $1 == "slowbody" || $1 == "idle" {
     kind = $1
     if (!((kind, $3) in has_size)) {
         has_size[kind, $3] = 1
@@ -99,20 +101,23 @@ function sorted_sizes(kind,    i, j, t, n, out) {
     return n
 }
 
-function slowloris_table(    n, i, k, name, key, line) {
-    n = sorted_sizes("slowloris")
+# kind: slowloris (heads trickled) or slowbody (bodies).
+function slowloris_table(kind,    n, i, k, name, key, line) {
+    n = sorted_sizes(kind)
     line = "| server |"
-    for (k = 1; k <= n; k++) line = line " " ord[k] " trickling |"
+    for (k = 1; k <= n; k++)
+        line = line " " ord[k] " trickling" \
+            (kind == "slowbody" ? " a body" : "") " |"
     print line
     line = "|---|"
     for (k = 1; k <= n; k++) line = line "--:|"
     print line
     for (i = 1; i <= count; i++) {
         name = names[i]
-        if (!(("slowloris", name, ord[1]) in nround)) continue
+        if (!((kind, name, ord[1]) in nround)) continue
         line = "| " name " |"
         for (k = 1; k <= n; k++) {
-            key = "slowloris" SUBSEP name SUBSEP ord[k]
+            key = kind SUBSEP name SUBSEP ord[k]
             line = line " " lat(med(key, 5)) " / " lat(med(key, 6)) " |"
         }
         print line
@@ -130,8 +135,8 @@ function rounds_of(key, i, fmt,    r, line) {
     return line
 }
 
-function slowloris_rounds(    n, i, k, name, key) {
-    n = sorted_sizes("slowloris")
+function slowloris_rounds(kind,    n, i, k, name, key) {
+    n = sorted_sizes(kind)
     print "| server | trickling | p50 ms, each round | p99 ms, each" \
         " round | answered, each round | trickling connections" \
         " closed and opened anew, each round |"
@@ -139,7 +144,7 @@ function slowloris_rounds(    n, i, k, name, key) {
     for (i = 1; i <= count; i++)
         for (k = 1; k <= n; k++) {
             name = names[i]
-            key = "slowloris" SUBSEP name SUBSEP ord[k]
+            key = kind SUBSEP name SUBSEP ord[k]
             if (!(key in nround)) continue
             printf "| %s | %s | %s | %s | %s of %s | %s |\n", name, \
                 ord[k], rounds_of(key, 5, "lat"), \
@@ -346,15 +351,18 @@ function largest(kind,    n) {
 
 # make bench's table for the terminal: one line per server, the
 # processor time per request first.
-function quick(    i, name, ref, sl, id, key, s, d) {
+function quick(    i, name, ref, sl, sb, id, key, s, d) {
     ref = ("nginx" in seen)
-    sl = largest("slowloris"); id = largest("idle")
+    sl = largest("slowloris"); sb = largest("slowbody")
+    id = largest("idle")
     printf "%-21s %10s %7s %7s %7s", "server", "CPU us/req", \
         "x nginx", "req/s", "x nginx"
     if (sl != "") printf " %13s", "slowloris p99"
+    if (sb != "") printf " %13s", "slow body p99"
     if (id != "") printf " %15s", "idle held, p99"
     printf "\n%-21s %10s %7s %7s %7s", "", "64 conn", "", "64 conn", ""
     if (sl != "") printf " %13s", sl " trickling"
+    if (sb != "") printf " %13s", sb " trickling"
     if (id != "") printf " %15s", id " idle"
     printf "\n"
     for (i = 1; i <= count; i++) {
@@ -366,6 +374,9 @@ function quick(    i, name, ref, sl, id, key, s, d) {
         key = "slowloris" SUBSEP name SUBSEP sl
         s = (key in nround) ? lat(med(key, 6)) " ms" : "-"
         if (sl != "") printf " %13s", s
+        key = "slowbody" SUBSEP name SUBSEP sb
+        s = (key in nround) ? lat(med(key, 6)) " ms" : "-"
+        if (sb != "") printf " %13s", s
         key = "idle" SUBSEP name SUBSEP id
         d = (key in nround) ? med(key, 5) ", " lat(med(key, 6)) " ms" : "-"
         if (id != "") printf " %15s", d
@@ -455,13 +466,16 @@ function spread(    i, name, c, key, r, line) {
 
 END {
     if (what == "table") table()
-    else if (what == "slowloris") slowloris_table()
-    else if (what == "slowloris-rounds") slowloris_rounds()
+    else if (what == "slowloris") slowloris_table("slowloris")
+    else if (what == "slowloris-rounds") slowloris_rounds("slowloris")
+    else if (what == "slowbody") slowloris_table("slowbody")
+    else if (what == "slowbody-rounds") slowloris_rounds("slowbody")
     else if (what == "idle") idle_table()
     else if (what == "idle-rounds") idle_rounds()
     else if (what == "targets12") targets12()
     else if (what == "name") print step(stepn)
     else if (what == "slowloris-round") print median_p99_round("slowloris")
+    else if (what == "slowbody-round") print median_p99_round("slowbody")
     else if (what == "idle-round") print median_p99_round("idle")
     else if (what == "spread") spread()
     else if (what == "quick") quick()

@@ -3,6 +3,7 @@
  * GET / while other connections trickle or sit idle.
  *
  *   timeline -p PORT --every 10 --for 20 --trickle 200
+ *   timeline -p PORT --every 10 --for 20 --trickle-body 200
  *   timeline -p PORT --hold 10000 --every 10 --for 2
  *
  * Sends GET / on a new connection every --every ms for --for seconds
@@ -11,6 +12,9 @@
  *   --trickle K  K connections send a request head one byte every
  *                500 ms, never finishing it, and connect again as
  *                soon as the server closes them (slowloris);
+ *   --trickle-body K  the same, but each sends a whole head that
+ *                announces a 64 KiB body, then the body one byte every
+ *                500 ms (a slow POST, "R.U.D.Y.");
  *   --hold N     N connections, opened before the stream starts, send
  *                nothing at all (hold.c: how they are opened past a
  *                full backlog).
@@ -38,6 +42,10 @@
 /* The head a trickler sends, then 'a' for ever: no blank line. */
 static const char trickle_head[] = "GET / HTTP/1.1\r\nHost: bench\r\n"
                                    "X-Trickle: ";
+/* A body trickler's head, sent whole; then 'a' for ever (the server's
+ * -T ends it long before 65,536 bytes at two a second). */
+static const char body_head[] = "POST /echo HTTP/1.1\r\nHost: bench\r\n"
+                                "Content-Length: 65536\r\n\r\n";
 
 /* ---- Requests of the stream ---- */
 
@@ -140,14 +148,16 @@ static void trickler_reopen(struct stream *s, struct trickler *t)
     trickler_open(s, t, clock_now());
 }
 
+/* The next byte, or with --trickle-body the whole head at first. */
 static void trickler_write(struct stream *s, struct trickler *t)
 {
-    size_t head = sizeof trickle_head - 1;
-    char byte = t->sent < head ? trickle_head[t->sent] : 'a';
-    ssize_t n = write(t->fd, &byte, 1);
+    const char *text = s->trickle_body ? body_head : trickle_head;
+    size_t head = strlen(text);
+    size_t k = s->trickle_body && t->sent < head ? head - t->sent : 1;
+    ssize_t n = write(t->fd, t->sent < head ? text + t->sent : "a", k);
 
-    if (n == 1) {
-        t->sent++;
+    if (n > 0) {
+        t->sent += (size_t)n;
         t->next_send = clock_now() + TRICKLE_MS * 1000LL;
     } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
                errno != EINTR) {

@@ -59,8 +59,8 @@ static void setting(char *buf, size_t size, const struct stream *s)
                      s->every_ms, s->for_s);
 
     if (s->trickle > 0 && n > 0 && (size_t)n < size)
-        n += snprintf(buf + n, size - (size_t)n, "; %ld trickling",
-                      s->trickle);
+        n += snprintf(buf + n, size - (size_t)n, "; %ld trickling%s",
+                      s->trickle, s->trickle_body ? " a body" : "");
     if (s->hold > 0 && n > 0 && (size_t)n < size)
         snprintf(buf + n, size - (size_t)n, "; %ld of %ld idle held",
                  s->held_open, s->hold);
@@ -108,9 +108,10 @@ void stream_draw_report(FILE *out, const struct stream *s, bool quiet,
                 s->held_open, s->hold, s->hold_ms, s->held_closed);
     if (s->trickle > 0)
         fprintf(out,
-                "tricklers: %ld, one byte every %d ms; thrown out and"
+                "tricklers: %ld, one byte%s every %d ms; thrown out and"
                 " back %ld times\n",
-                s->trickle, TRICKLE_MS, s->reopened);
+                s->trickle, s->trickle_body ? " of a body" : "",
+                TRICKLE_MS, s->reopened);
     if (!quiet)
         draw_slices(out, s, sorted);
     figures_of(s, &f, sorted);

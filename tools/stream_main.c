@@ -3,6 +3,7 @@
  * the options, hold, stream, report.
  *
  *   timeline -p PORT --every 10 --for 20 --trickle 200
+ *   timeline -p PORT --every 10 --for 20 --trickle-body 200
  *   timeline -p PORT --hold 10000 --every 10 --for 2
  *
  * Layer 4 of the timeline client (main): timeline.c hands it the
@@ -48,8 +49,11 @@ static bool stream_option(const char *a, const char *val,
         return parse_long(val, 1, 1000, &s->every_ms);
     if (strcmp(a, "--for") == 0)
         return parse_long(val, 1, 600, &s->for_s);
-    if (strcmp(a, "--trickle") == 0)
+    if (strcmp(a, "--trickle") == 0 ||
+        strcmp(a, "--trickle-body") == 0) {
+        s->trickle_body = strcmp(a, "--trickle-body") == 0;
         return parse_long(val, 0, 2000, &s->trickle);
+    }
     if (strcmp(a, "--hold") == 0)
         return parse_long(val, 0, 60000, &s->hold);
     if (strcmp(a, "--svg") == 0)
@@ -63,9 +67,10 @@ static bool stream_option(const char *a, const char *val,
 static int parse_stream(int argc, char **argv, struct stream *s,
                         const char **svg, bool *quiet)
 {
-    static const char *const names[] = {"-p",    "-d",        "--every",
-                                        "--for", "--trickle", "--hold",
-                                        "--svg", "--title"};
+    static const char *const names[] = {
+        "-p",     "-d",        "--every",
+        "--for",  "--trickle", "--trickle-body",
+        "--hold", "--svg",     "--title"};
     long deadline_s = 10;
 
     for (int i = 1; i < argc; i++) {

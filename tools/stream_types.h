@@ -44,6 +44,7 @@ struct stream {
     int port;
     const char *title;
     long every_ms, for_s, trickle, hold;
+    bool trickle_body; /* --trickle-body: the head whole, then a body */
     long long patience; /* -d, in µs */
     struct sockaddr_in addr;
     char text[128]; /* the GET / request */

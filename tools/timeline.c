@@ -96,7 +96,7 @@ static void usage(FILE *out)
                  " once; the word idle\n"
                  "              for a connection that never sends\n"
                  "stream mode: timeline -p PORT --every MS [--for S]"
-                 " [--trickle K] [--hold N]\n"
+                 " [--trickle[-body] K] [--hold N]\n"
                  "  --every MS    GET / on a new connection every MS"
                  " ms (default 10)\n"
                  "  --for S       ... for S seconds (default 1); -d:"
@@ -104,6 +104,8 @@ static void usage(FILE *out)
                  "  --trickle K   meanwhile K connections trickle a"
                  " header byte every 500 ms\n"
                  "                and come back when thrown out\n"
+                 "  --trickle-body K  ... send a whole head, then a"
+                 " body byte every 500 ms\n"
                  "  --hold N      first open N connections that never"
                  " send; hold them\n"
                  "  prints p50 and p99 of the requests (connect() to"
@@ -329,6 +331,7 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--every") == 0 ||
             strcmp(argv[i], "--trickle") == 0 ||
+            strcmp(argv[i], "--trickle-body") == 0 ||
             strcmp(argv[i], "--hold") == 0)
             return stream_main(argc, argv);
     snprintf(run.host, sizeof run.host, "127.0.0.1");

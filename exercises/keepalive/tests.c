@@ -125,6 +125,54 @@ Test(keepalive, two_requests_on_one_connection,
     stop_server(&s);
 }
 
+/* A POST /echo whose head and body come in two pieces, then GET / on
+ * the same connection: the second request starts where the body ends,
+ * which only its framing tells. */
+static void body_then_get(int port, const char *head, const char *body,
+                          const char *framing)
+{
+    struct response r;
+    char when[96];
+    int fd = client_connect(port);
+
+    client_send(fd, head, strlen(head));
+    pause_ms(50); /* the body comes in a read of its own */
+    client_send(fd, body, strlen(body));
+    bool whole = read_one(fd, &r, 3000);
+    cr_assert(whole && r.status == 200 && r.declared == 5,
+              "POST /echo with a 5-byte body (%s) should get a whole "
+              "200 echoing 5 bytes; it got %s",
+              framing, got(&r));
+    cr_assert(!header_is(&r, "Connection", "close"),
+              "POST /echo (%s) on HTTP/1.1 without \"Connection: "
+              "close\" keeps its connection, but the response said "
+              "\"Connection: close\"",
+              framing);
+    snprintf(when, sizeof when,
+             "after a POST with a %s body on the same connection "
+             "(the next request starts where the body ends)",
+             framing);
+    exchange_kept(fd, GET_ROOT, when);
+    close(fd);
+}
+
+Test(keepalive, a_body_is_framed_to_find_the_next_request,
+     .timeout = TEST_TIMEOUT_S)
+{
+    struct server s;
+
+    start_server(&s, (struct start){.threads = 2, .deadline_s = 5});
+    body_then_get(s.port,
+                  "POST /echo HTTP/1.1\r\nHost: t\r\n"
+                  "Content-Length: 5\r\n\r\n",
+                  "hello", "Content-Length");
+    body_then_get(s.port,
+                  "POST /echo HTTP/1.1\r\nHost: t\r\n"
+                  "Transfer-Encoding: chunked\r\n\r\n",
+                  "3\r\nhel\r\n2;x=y\r\nlo\r\n0\r\n\r\n", "chunked");
+    stop_server(&s);
+}
+
 /* Between its requests a kept connection waits in the loop, like a new
  * one: a single worker serves other clients meanwhile. */
 Test(keepalive, an_idle_kept_connection_holds_no_worker,
