@@ -11,13 +11,25 @@
 #include "request.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 struct request *request_create(void)
 {
-    /* calloc: body.len is 0 for a request refused before a body */
-    return calloc(1, sizeof(struct request));
+    struct request *r = malloc(sizeof *r);
+
+    /* Every field after the head starts at zero (body.len is 0 for a
+     * request refused before a body). The head is only ever read up to
+     * len, which counts bytes written into it, so it is left as it is:
+     * clearing its HEAD_MAX_BYTES for every request (calloc) took half
+     * of the instructions step 5's own code ran per request. */
+    _Static_assert(offsetof(struct request, head) == 0,
+                   "the head comes first, and the rest is cleared");
+    if (r != NULL)
+        memset(&r->len, 0, sizeof *r - offsetof(struct request, len));
+    return r;
 }
 
 void request_destroy(struct request *r)
