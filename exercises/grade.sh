@@ -208,12 +208,40 @@ describe_probe() { # the options given
     esac
 }
 
+# stays_up: after probe ok, whether the server is still running 1 s
+# later. A server that ends by itself right after `listening on` (a
+# loop that returns at once) answers nothing: its tests are not run,
+# and ended_why says why, with the last line it wrote.
+stays_up() {
+    "$dir/server" -p 0 -q >"$out/stay.out" 2>"$out/stay.err" </dev/null &
+    pid=$!
+    i=0
+    while [ $i -lt 60 ] && kill -0 "$pid" 2>/dev/null; do
+        grep -q '^listening on' "$out/stay.out" && break
+        sleep 0.1
+        i=$((i + 1))
+    done
+    i=0
+    while [ $i -lt 10 ] && kill -0 "$pid" 2>/dev/null; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    [ $i -lt 10 ] || { kill -KILL "$pid" 2>/dev/null; wait "$pid"; return 0; }
+    wait "$pid"
+    st=$?
+    last=$(tail -n 1 "$out/stay.err")
+    ended_why="the server ended by itself, with status $st, less than a second after \`listening on\`, before any request${last:+; its last line: \"$last\"}"
+    return 1
+}
+
 probe -p 0 -q
 if [ "$probe_result" != ok ]; then
     cat "$out/probe.out" "$out/probe.err" >"$out/probe.log" 2>/dev/null
     build_failure "$(describe_probe -p 0 -q)" "$out/probe.log" \
         "$dir/server -p 8080"
 fi
+ended_why=
+stays_up 2>/dev/null || :
 # The options of the step's expectations: -t from step 3, -T from 4.
 opts=
 usage_hint=
@@ -417,7 +445,9 @@ grade_table() {
         fi
         # A server runs on its pool: while the pool's own tests fail,
         # the server's failures would only repeat them, slowly.
-        if [ -n "$reports" ] &&
+        if [ -n "$ended_why" ]; then
+            rest_why="not run: the server ends by itself right after it starts (the note above), so none of these can pass yet"
+        elif [ -n "$reports" ] &&
             grep -qE '"status": "(FAILED|ERRORED)"' "$j.pool.json"; then
             rest_why="these are not run while the pool's unit tests above fail: the server runs on the pool, so fix those first"
         elif [ -n "$other_tests" ]; then
@@ -435,6 +465,7 @@ grade_table() {
             -v crashes="$out/crashes" -v title="$2" \
             -v first_err="$(head -n 1 "$out/probe.err" 2>/dev/null)" \
             -v next_text="$next" -v rest_why="$rest_why" \
+            -v ended_why="$ended_why" \
             -v usage_hint="${usage_hint:-}" "$1" $reports \
             >"$j.report"
         st=$?

@@ -43,6 +43,9 @@ BEGIN {
 
 # The table comes first: one row per expectation.
 FNR == NR {
+    # "# silent: HINT": what to look at first when nothing answered
+    if ($0 ~ /^# silent: /)
+        silent_hint = substr($0, 11)
     if ($0 ~ /^#/ || $0 ~ /^[ \t]*$/)
         next
     rows++
@@ -155,7 +158,7 @@ function fill(s, t) {
 function reason_of(got) {
     if (got ~ /usage: exit status 2|refused its command line/)
         return "option"
-    if (got ~ /[Cc]onnection refused|status 0, 0 bytes|no complete 200|did not answer|no response|nothing came back/)
+    if (got ~ /[Cc]onnection (refused|reset|timed out)|status 0,? \(?0 bytes|no complete 200|did not answer|no response|nothing came back|could not connect/)
         return "silent"
     if (got ~ /exited with status|killed by signal|was not running|died/)
         return "ended"
@@ -180,8 +183,13 @@ END {
         if (rest_why != "" && t !~ white &&
             (st == "MISSING" || st == "SKIPPED")) {
             out("– " text[i])
-            if (!rest_count++)
+            if (!rest_count++) {
                 out("    (" rest_why ")")
+                if (ended_why != "")
+                    out("    hint: " (silent_hint != "" ? silent_hint : \
+                        "the accept loop must keep running until a " \
+                        "signal stops it; does it return at once?"))
+            }
             notmet++
             continue
         }
@@ -280,13 +288,22 @@ END {
     for (r in reasons)
         if (failed >= 3 && reasons[r] * 2 > failed)
             note = r
-    if (note == "option")
+    # nothing answered, seen as refused, reset or timed-out connections
+    # by some tests and as a server that ended by others: one reason
+    if (note == "" && failed >= 3 &&
+        (reasons["silent"] + reasons["ended"]) * 2 > failed)
+        note = "silent"
+    if (ended_why != "")
+        print "note: nothing was answered: " ended_why \
+              (silent_hint != "" ? ". " silent_hint : "") "\n"
+    else if (note == "option")
         print "note: " reasons[note] " of the " failed " misses below " \
               "are that one: the server refused the option\n"
     else if (note == "silent")
-        print "note: most misses are one: nothing answered. Does the " \
-              "server accept connections and hand each one to " \
-              "http_serve()? Its stderr's first line: " \
+        print "note: most misses are one: nothing answered. " \
+              (silent_hint != "" ? silent_hint : "Does the server " \
+              "accept connections and hand each one to http_serve()?") \
+              " Its stderr's first line: " \
               (first_err != "" ? first_err : "(empty)") "\n"
     else if (note == "ended")
         print "note: most misses are one: the server ended under the " \
