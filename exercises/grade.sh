@@ -100,14 +100,7 @@ echo
 
 # The table, with "#include FILE" lines replaced by FILE (beside it).
 expand_table() {
-    awk -v here="$(dirname "$1")" '
-        /^#include / {
-            f = here "/" $2
-            while ((getline l < f) > 0) print l
-            close(f)
-            next
-        }
-        { print }' "$1"
+    awk -v here="$(dirname "$1")" -f exercises/table.awk "$1"
 }
 expand_table "$table" >"$out/table.tsv"
 # An extension is graded on its base step's expectations too, after
