@@ -6,7 +6,8 @@
 #
 # Run from the repository root (the Makefile does). In order:
 #  1. builds the folder with its own Makefile;
-#  2. starts its server once, to see it print `listening on`;
+#  2. starts its server once, to see it print `listening on` (and
+#     once more, to see that it does not end by itself at once);
 #  3. builds the shared suite against the folder's sources, for the
 #     step's expectations (-DSTEP=N), with a short test timeout; each
 #     of the pool's white-box tests (tests/test_pool*.c) only if the
@@ -215,15 +216,21 @@ stays_up() {
         i=$((i + 1))
     done
     i=0
-    while [ $i -lt 10 ] && kill -0 "$pid" 2>/dev/null; do
+    while [ $i -lt 5 ] && kill -0 "$pid" 2>/dev/null; do
         sleep 0.1
         i=$((i + 1))
     done
-    [ $i -lt 10 ] || { kill -KILL "$pid" 2>/dev/null; wait "$pid"; return 0; }
+    if [ $i -ge 5 ]; then
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid"
+        return 0
+    fi
     wait "$pid"
     st=$?
     last=$(tail -n 1 "$out/stay.err")
-    ended_why="the server ended by itself, with status $st, less than a second after \`listening on\`, before any request${last:+; its last line: \"$last\"}"
+    ended_why="the server ended by itself, with status $st, less than"
+    ended_why="$ended_why a second after \`listening on\`, before any"
+    ended_why="$ended_why request${last:+; its last line: \"$last\"}"
     return 1
 }
 
@@ -439,7 +446,9 @@ grade_table() {
         # A server runs on its pool: while the pool's own tests fail,
         # the server's failures would only repeat them, slowly.
         if [ -n "$ended_why" ]; then
-            rest_why="not run: the server ends by itself right after it starts (the note above), so none of these can pass yet"
+            rest_why="not run: the server ends by itself right after"
+            rest_why="$rest_why it starts (the note above), so none of"
+            rest_why="$rest_why these can pass yet"
         elif [ -n "$reports" ] &&
             grep -qE '"status": "(FAILED|ERRORED)"' "$j.pool.json"; then
             rest_why="these are not run while the pool's unit tests above fail: the server runs on the pool, so fix those first"

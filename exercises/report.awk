@@ -3,7 +3,8 @@
 #
 #   awk -f report.awk -v dir=... -v suite=... -v logs=... \
 #       -v skips=FILE -v white=REGEX -v next_text="..." \
-#       -v causes=FILE -v crashes=FILE -v title=... TABLE JSON...
+#       -v causes=FILE -v crashes=FILE -v title=... \
+#       [-v ended_why="..."] TABLE JSON...
 #
 # TABLE: the expanded hints table (tab-separated: suite/test,
 # expectation, hint, try). JSON: Criterion's --json reports. Prints one
@@ -16,7 +17,9 @@
 # not the row's. The same hint is printed once, and later misses point
 # to it. crashes: suite/test<TAB>what the crash was<TAB>cause, found by
 # grade.sh rerunning a crashed test. When most misses share one reason
-# (nothing answered, the server ended), a note says so first. Tests
+# (nothing answered, the server ended), a note says so first; with
+# ended_why (grade.sh saw the server end by itself right after it
+# started) the note says that, with the table's "# silent: HINT". Tests
 # that Criterion left out because of a --filter are not expectations
 # of this run and are not printed. Exit status 0 when nothing failed,
 # 1 otherwise.
@@ -187,8 +190,9 @@ END {
                 out("    (" rest_why ")")
                 if (ended_why != "")
                     out("    hint: " (silent_hint != "" ? silent_hint : \
-                        "the accept loop must keep running until a " \
-                        "signal stops it; does it return at once?"))
+                        "The accept loop must run until the server " \
+                        "is stopped: does it return at once, or is " \
+                        "it never called?"))
             }
             notmet++
             continue
