@@ -159,7 +159,9 @@ probe() {
     probe_status=
     i=0
     while [ $i -lt 50 ]; do
-        if grep -q '^listening on http://127.0.0.1:[0-9]' "$out/probe.out"; then
+        # (the file may not be there yet: the server's shell makes it)
+        if grep -q '^listening on http://127.0.0.1:[0-9]' \
+            "$out/probe.out" 2>/dev/null; then
             probe_result=ok
             break
         fi
