@@ -10,8 +10,9 @@
 # `make check` from inside the folder. FILL=1 copies step N itself
 # instead, with some function bodies replaced by TODOs: fill.sh builds
 # that file from the reference and exercises/steps/stepN.fill, whose
-# text is appended to TASK.md. Work is never lost: an existing folder
-# is left alone, and FRESH=1 first moves it to a dated folder beside it.
+# text opens TASK.md, before the template's contract and hints. Work
+# is never lost: an existing folder is left alone, and FRESH=1 first
+# moves it to a dated folder beside it.
 # Run from the repository root (the Makefile does).
 #
 # Templates (exercises/steps/stepN.md, exercises/NAME/TASK.md) may use:
@@ -119,12 +120,7 @@ slide_titles() {
 render() {
     slide_titles >"$tmp/slides"
     # #include lines of a step table (see grade.sh)
-    awk -v here="$(dirname "$table")" '/^#include / {
-            f = here "/" $2
-            while ((getline l < f) > 0) print l
-            close(f)
-            next
-        } { print }' "$table" |
+    awk -v here="$(dirname "$table")" -f exercises/table.awk "$table" |
         awk -F'\t' '!/^#/ && NF >= 4 { print $2 }' >"$tmp/contract"
     awk -v dir="$dest" -v base="$base" -v ref="$ref" -v check="$check" \
         -v again="$again" -v slides="$tmp/slides" \
@@ -219,9 +215,18 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/exercise.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 render "$template" >"$tmp/TASK.md"
 rendered=$?
+# FILL=1: TASK.md opens with the functions to write, in place of the
+# template's opening (which is for starting from the step before); the
+# contract and the hints follow.
 if [ -n "$FILL" ]; then
     sh exercises/fill.sh --text "$fill" >"$tmp/FILL.md" &&
-        render "$tmp/FILL.md" >>"$tmp/TASK.md" || rendered=1
+        render "$tmp/FILL.md" >"$tmp/FILL.rendered" || rendered=1
+    awk -v fill="$tmp/FILL.rendered" '
+        NR == 1 { print; while ((getline l < fill) > 0) print l; next }
+        /^## / { body = 1 }
+        body && !printed++ { print "" }
+        body' "$tmp/TASK.md" >"$tmp/TASK.fill" &&
+        mv "$tmp/TASK.fill" "$tmp/TASK.md" || rendered=1
 fi
 
 mkdir -p "$dest" || exit 1

@@ -10,7 +10,7 @@
 #
 # A spec: "#" comment lines first; "file NAME"; then for each function
 # "body NAME" and its body's lines (indented, as in C); last "text"
-# and the Markdown that follows TASK.md. A function is found by its
+# and the Markdown that opens TASK.md. A function is found by its
 # definition: a line that starts with a name, holds "NAME(" and does
 # not end with ";", then a line "{" ... a line "}" (.clang-format puts
 # them there). Exit status 1 when a function is not found exactly once.

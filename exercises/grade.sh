@@ -6,7 +6,8 @@
 #
 # Run from the repository root (the Makefile does). In order:
 #  1. builds the folder with its own Makefile;
-#  2. starts its server once, to see it print `listening on`;
+#  2. starts its server once, to see it print `listening on` (and
+#     once more, to see that it does not end by itself at once);
 #  3. builds the shared suite against the folder's sources, for the
 #     step's expectations (-DSTEP=N), with a short test timeout; each
 #     of the pool's white-box tests (tests/test_pool*.c) only if the
@@ -100,14 +101,7 @@ echo
 
 # The table, with "#include FILE" lines replaced by FILE (beside it).
 expand_table() {
-    awk -v here="$(dirname "$1")" '
-        /^#include / {
-            f = here "/" $2
-            while ((getline l < f) > 0) print l
-            close(f)
-            next
-        }
-        { print }' "$1"
+    awk -v here="$(dirname "$1")" -f exercises/table.awk "$1"
 }
 expand_table "$table" >"$out/table.tsv"
 # An extension is graded on its base step's expectations too, after
@@ -165,7 +159,9 @@ probe() {
     probe_status=
     i=0
     while [ $i -lt 50 ]; do
-        if grep -q '^listening on http://127.0.0.1:[0-9]' "$out/probe.out"; then
+        # (the file may not be there yet: the server's shell makes it)
+        if grep -q '^listening on http://127.0.0.1:[0-9]' \
+            "$out/probe.out" 2>/dev/null; then
             probe_result=ok
             break
         fi
@@ -208,12 +204,46 @@ describe_probe() { # the options given
     esac
 }
 
+# stays_up: after probe ok, whether the server is still running 1 s
+# later. A server that ends by itself right after `listening on` (a
+# loop that returns at once) answers nothing: its tests are not run,
+# and ended_why says why, with the last line it wrote.
+stays_up() {
+    "$dir/server" -p 0 -q >"$out/stay.out" 2>"$out/stay.err" </dev/null &
+    pid=$!
+    i=0
+    while [ $i -lt 60 ] && kill -0 "$pid" 2>/dev/null; do
+        grep -q '^listening on' "$out/stay.out" && break
+        sleep 0.1
+        i=$((i + 1))
+    done
+    i=0
+    while [ $i -lt 5 ] && kill -0 "$pid" 2>/dev/null; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    if [ $i -ge 5 ]; then
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid"
+        return 0
+    fi
+    wait "$pid"
+    st=$?
+    last=$(tail -n 1 "$out/stay.err")
+    ended_why="the server ended by itself, with status $st, less than"
+    ended_why="$ended_why a second after \`listening on\`, before any"
+    ended_why="$ended_why request${last:+; its last line: \"$last\"}"
+    return 1
+}
+
 probe -p 0 -q
 if [ "$probe_result" != ok ]; then
     cat "$out/probe.out" "$out/probe.err" >"$out/probe.log" 2>/dev/null
     build_failure "$(describe_probe -p 0 -q)" "$out/probe.log" \
         "$dir/server -p 8080"
 fi
+ended_why=
+stays_up 2>/dev/null || :
 # The options of the step's expectations: -t from step 3, -T from 4.
 opts=
 usage_hint=
@@ -417,7 +447,11 @@ grade_table() {
         fi
         # A server runs on its pool: while the pool's own tests fail,
         # the server's failures would only repeat them, slowly.
-        if [ -n "$reports" ] &&
+        if [ -n "$ended_why" ]; then
+            rest_why="not run: the server ends by itself right after"
+            rest_why="$rest_why it starts (the note above), so none of"
+            rest_why="$rest_why these can pass yet"
+        elif [ -n "$reports" ] &&
             grep -qE '"status": "(FAILED|ERRORED)"' "$j.pool.json"; then
             rest_why="these are not run while the pool's unit tests above fail: the server runs on the pool, so fix those first"
         elif [ -n "$other_tests" ]; then
@@ -435,6 +469,7 @@ grade_table() {
             -v crashes="$out/crashes" -v title="$2" \
             -v first_err="$(head -n 1 "$out/probe.err" 2>/dev/null)" \
             -v next_text="$next" -v rest_why="$rest_why" \
+            -v ended_why="$ended_why" \
             -v usage_hint="${usage_hint:-}" "$1" $reports \
             >"$j.report"
         st=$?

@@ -3,7 +3,8 @@
 #
 #   awk -f report.awk -v dir=... -v suite=... -v logs=... \
 #       -v skips=FILE -v white=REGEX -v next_text="..." \
-#       -v causes=FILE -v crashes=FILE -v title=... TABLE JSON...
+#       -v causes=FILE -v crashes=FILE -v title=... \
+#       [-v ended_why="..."] TABLE JSON...
 #
 # TABLE: the expanded hints table (tab-separated: suite/test,
 # expectation, hint, try). JSON: Criterion's --json reports. Prints one
@@ -16,7 +17,9 @@
 # not the row's. The same hint is printed once, and later misses point
 # to it. crashes: suite/test<TAB>what the crash was<TAB>cause, found by
 # grade.sh rerunning a crashed test. When most misses share one reason
-# (nothing answered, the server ended), a note says so first. Tests
+# (nothing answered, the server ended), a note says so first; with
+# ended_why (grade.sh saw the server end by itself right after it
+# started) the note says that, with the table's "# silent: HINT". Tests
 # that Criterion left out because of a --filter are not expectations
 # of this run and are not printed. Exit status 0 when nothing failed,
 # 1 otherwise.
@@ -43,6 +46,9 @@ BEGIN {
 
 # The table comes first: one row per expectation.
 FNR == NR {
+    # "# silent: HINT": what to look at first when nothing answered
+    if ($0 ~ /^# silent: /)
+        silent_hint = substr($0, 11)
     if ($0 ~ /^#/ || $0 ~ /^[ \t]*$/)
         next
     rows++
@@ -155,7 +161,7 @@ function fill(s, t) {
 function reason_of(got) {
     if (got ~ /usage: exit status 2|refused its command line/)
         return "option"
-    if (got ~ /[Cc]onnection refused|status 0, 0 bytes|no complete 200|did not answer|no response|nothing came back/)
+    if (got ~ /[Cc]onnection (refused|reset|timed out)|status 0,? \(?0 bytes|no complete 200|did not answer|no response|nothing came back|could not connect/)
         return "silent"
     if (got ~ /exited with status|killed by signal|was not running|died/)
         return "ended"
@@ -180,8 +186,14 @@ END {
         if (rest_why != "" && t !~ white &&
             (st == "MISSING" || st == "SKIPPED")) {
             out("– " text[i])
-            if (!rest_count++)
+            if (!rest_count++) {
                 out("    (" rest_why ")")
+                if (ended_why != "")
+                    out("    hint: " (silent_hint != "" ? silent_hint : \
+                        "The accept loop must run until the server " \
+                        "is stopped: does it return at once, or is " \
+                        "it never called?"))
+            }
             notmet++
             continue
         }
@@ -280,13 +292,22 @@ END {
     for (r in reasons)
         if (failed >= 3 && reasons[r] * 2 > failed)
             note = r
-    if (note == "option")
+    # nothing answered, seen as refused, reset or timed-out connections
+    # by some tests and as a server that ended by others: one reason
+    if (note == "" && failed >= 3 &&
+        (reasons["silent"] + reasons["ended"]) * 2 > failed)
+        note = "silent"
+    if (ended_why != "")
+        print "note: nothing was answered: " ended_why \
+              (silent_hint != "" ? ". " silent_hint : "") "\n"
+    else if (note == "option")
         print "note: " reasons[note] " of the " failed " misses below " \
               "are that one: the server refused the option\n"
     else if (note == "silent")
-        print "note: most misses are one: nothing answered. Does the " \
-              "server accept connections and hand each one to " \
-              "http_serve()? Its stderr's first line: " \
+        print "note: most misses are one: nothing answered. " \
+              (silent_hint != "" ? silent_hint : "Does the server " \
+              "accept connections and hand each one to http_serve()?") \
+              " Its stderr's first line: " \
               (first_err != "" ? first_err : "(empty)") "\n"
     else if (note == "ended")
         print "note: most misses are one: the server ended under the " \

@@ -58,12 +58,7 @@ done)
 
 # The rows of a table, #include lines expanded: suite/test, one a line.
 rows() {
-    awk -v here="$(dirname "$1")" '/^#include / {
-            f = here "/" $2
-            while ((getline l < f) > 0) print l
-            close(f)
-            next
-        } { print }' "$1" | awk -F'\t' '!/^#/ && NF >= 1 && $1 != "" {
+    awk -v here="$(dirname "$1")" -f exercises/table.awk "$1" | awk -F'\t' '!/^#/ && NF >= 1 && $1 != "" {
             if (NF != 4) print "BADROW " $1; else print $1 }'
 }
 
