@@ -1,6 +1,6 @@
 /*
- * net.h - socket plumbing: the listening socket, and a descriptor's
- * blocking mode.
+ * net.h - socket plumbing: the listening socket, taking a connection,
+ * and a socket's modes.
  *
  * The same file in every step. Like Redis's anet.c, it keeps the
  * setup calls out of the files that teach something, so that
@@ -16,8 +16,25 @@
  * *failed_call naming the call that failed ("bind"). */
 int net_listen(int port, int *bound_port, const char **failed_call);
 
+/* Takes the next connection on listen_fd. Returns its descriptor, or
+ * -1 with errno set:
+ * - EAGAIN: none waits (only on a non-blocking listener);
+ * - EINTR: call again at once (a signal came, or the client gave up
+ *   first: ECONNABORTED);
+ * - anything else, usually EMFILE: no descriptor is left. The
+ *   connection stays in the backlog, so calling again at once would
+ *   fail again at once, spinning at 100% CPU: wait ACCEPT_BACKOFF_MS
+ *   first. net_accept() has said so on stderr, at most once a second.
+ * Only one thread may call it. */
+int net_accept(int listen_fd);
+
 /* Makes fd non-blocking (on) or blocking (!on), leaving its other
  * flags alone. Returns 0, or -1 with errno set. */
 int net_set_nonblocking(int fd, bool on);
+
+/* Makes a write to fd that makes no progress for timeout_ms (rounded
+ * down to seconds) fail with EAGAIN. Returns 0, or -1 with errno set.
+ */
+int net_set_send_timeout(int fd, int timeout_ms);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * net.c - socket plumbing: the listening socket, and a descriptor's
- * blocking mode.
+ * net.c - socket plumbing: the listening socket, taking a connection,
+ * and a socket's modes.
  *
  * The same file in every step, like Redis's anet.c: each step decides
  * what to do with its sockets, this file only sets them up.
@@ -8,12 +8,16 @@
 #include "net.h"
 
 #include "config.h"
+#include "io.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 int net_listen(int port, int *bound_port, const char **failed_call)
@@ -51,6 +55,29 @@ int net_listen(int port, int *bound_port, const char **failed_call)
     return -1;
 }
 
+int net_accept(int listen_fd)
+{
+    static long long last_report; /* one thread accepts: see net.h */
+
+    int fd = accept(listen_fd, NULL, NULL);
+    if (fd >= 0)
+        return fd;
+    if (errno == EWOULDBLOCK) /* POSIX lets it differ from EAGAIN */
+        errno = EAGAIN;
+    if (errno == ECONNABORTED) /* the client gave up first: next */
+        errno = EINTR;
+    if (errno == EAGAIN || errno == EINTR)
+        return -1;
+    int err = errno; /* usually EMFILE or ENFILE */
+    if (io_now_ms() - last_report >= 1000) {
+        fprintf(stderr, "server: accept: %s (retrying every %d ms)\n",
+                strerror(err), ACCEPT_BACKOFF_MS);
+        last_report = io_now_ms();
+    }
+    errno = err;
+    return -1;
+}
+
 int net_set_nonblocking(int fd, bool on)
 {
     int flags = fcntl(fd, F_GETFL);
@@ -61,4 +88,11 @@ int net_set_nonblocking(int fd, bool on)
     if (wanted == flags)
         return 0; /* already so: no second call */
     return fcntl(fd, F_SETFL, wanted);
+}
+
+int net_set_send_timeout(int fd, int timeout_ms)
+{
+    struct timeval t = {.tv_sec = timeout_ms / 1000};
+
+    return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &t, sizeof t);
 }

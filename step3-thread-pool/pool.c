@@ -39,9 +39,9 @@ struct pool {
     int threads;              /* how many */
 };
 
-/* Every worker runs this loop for ever: wait for a job, take it out
- * of the ring, unlock, run it. The job runs without the lock held, or
- * only one worker at a time could work. */
+/* Every worker runs this loop: wait for a job, take it out of the
+ * ring, unlock, run it. The job runs without the lock held, or only
+ * one worker at a time could work. In this step it runs for ever. */
 static void *worker_main(void *arg)
 {
     struct worker *self = arg;
@@ -63,6 +63,16 @@ static void *worker_main(void *arg)
     return NULL; /* never reached: in this step workers never stop */
 }
 
+/* Puts job at the tail of the ring, which has room, and wakes a
+ * worker. The caller holds pool->lock. */
+static void enqueue(struct pool *pool, struct job job)
+{
+    int tail = (pool->head + pool->count) % pool->capacity;
+    pool->ring[tail] = job;
+    pool->count++;
+    pthread_cond_signal(&pool->not_empty);
+}
+
 int pool_submit(struct pool *pool, void (*fn)(void *arg, int worker),
                 void *arg)
 {
@@ -70,10 +80,7 @@ int pool_submit(struct pool *pool, void (*fn)(void *arg, int worker),
     /* Backpressure: a full ring makes the caller wait, not grow. */
     while (pool->count == pool->capacity)
         pthread_cond_wait(&pool->not_full, &pool->lock);
-    int tail = (pool->head + pool->count) % pool->capacity;
-    pool->ring[tail] = (struct job){.fn = fn, .arg = arg};
-    pool->count++;
-    pthread_cond_signal(&pool->not_empty);
+    enqueue(pool, (struct job){.fn = fn, .arg = arg});
     pthread_mutex_unlock(&pool->lock);
     return 0;
 }
@@ -109,9 +116,8 @@ struct pool *pool_create(int threads, int capacity)
         *w = (struct worker){.pool = pool, .id = i + 1};
         int err = pthread_create(&w->thread, NULL, worker_main, w);
         if (err != 0) {
-            /* The workers already running wait on the pool, and this
-             * step has no way to stop them (step 4 adds one), so the
-             * pool cannot be freed. The caller exits. */
+            /* The workers that started wait on the pool for ever
+             * (step 4 can stop them): the caller exits. */
             errno = err;
             return NULL;
         }

@@ -13,35 +13,24 @@
 #include "config.h"
 #include "http.h"
 #include "io.h"
+#include "net.h"
 #include "pool.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 /* Takes the next connection. Returns its descriptor, or -1 when there
  * was none to take and the caller should simply call again. */
 static int accept_client(int listen_fd)
 {
-    static long long last_report;
+    int fd = net_accept(listen_fd);
 
-    int fd = accept(listen_fd, NULL, NULL);
-    if (fd >= 0 || errno == EINTR || errno == ECONNABORTED)
-        return fd; /* ECONNABORTED: the client gave up; next */
-    /* Usually EMFILE or ENFILE: no descriptor left for a new socket.
-     * The connection stays in the backlog, so calling accept() again
-     * at once would fail again at once, spinning at 100% CPU. Report
-     * it at most once a second and wait a little instead. */
-    if (io_now_ms() - last_report >= 1000) {
-        fprintf(stderr, "server: accept: %s (retrying every %d ms)\n",
-                strerror(errno), ACCEPT_BACKOFF_MS);
-        last_report = io_now_ms();
-    }
-    io_sleep_ms(ACCEPT_BACKOFF_MS);
-    return -1;
+    if (fd < 0 && errno != EINTR)
+        io_sleep_ms(ACCEPT_BACKOFF_MS); /* no descriptor left */
+    return fd;
 }
 
 /* The argument of a job: the connection to serve. */

@@ -42,10 +42,10 @@ struct pool {
     int threads;              /* how many */
 };
 
-/* Every worker runs this loop until the pool stops and the ring is
- * empty: wait for a job, take it out of the ring, unlock, run it. The
- * job runs without the lock held, or only one worker at a time could
- * work. */
+/* Every worker runs this loop: wait for a job, take it out of the
+ * ring, unlock, run it. The job runs without the lock held, or only
+ * one worker at a time could work. It ends once the pool stops and
+ * the ring is empty. */
 static void *worker_main(void *arg)
 {
     struct worker *self = arg;
@@ -75,6 +75,22 @@ static void *worker_main(void *arg)
     }
 }
 
+/* Puts job at the tail of the ring, which has room, and wakes a
+ * worker. Returns 0, or -1 with errno ECANCELED if the pool is
+ * stopping. The caller holds pool->lock. */
+static int enqueue(struct pool *pool, struct job job)
+{
+    if (pool->stopping) {
+        errno = ECANCELED;
+        return -1;
+    }
+    int tail = (pool->head + pool->count) % pool->capacity;
+    pool->ring[tail] = job;
+    pool->count++;
+    pthread_cond_signal(&pool->not_empty);
+    return 0;
+}
+
 int pool_submit(struct pool *pool, void (*fn)(void *arg, int worker),
                 void *arg)
 {
@@ -82,17 +98,9 @@ int pool_submit(struct pool *pool, void (*fn)(void *arg, int worker),
     /* Backpressure: a full ring makes the caller wait, not grow. */
     while (pool->count == pool->capacity && !pool->stopping)
         pthread_cond_wait(&pool->not_full, &pool->lock);
-    if (pool->stopping) {
-        pthread_mutex_unlock(&pool->lock);
-        errno = ECANCELED;
-        return -1;
-    }
-    int tail = (pool->head + pool->count) % pool->capacity;
-    pool->ring[tail] = (struct job){.fn = fn, .arg = arg};
-    pool->count++;
-    pthread_cond_signal(&pool->not_empty);
+    int r = enqueue(pool, (struct job){.fn = fn, .arg = arg});
     pthread_mutex_unlock(&pool->lock);
-    return 0;
+    return r;
 }
 
 void pool_stop(struct pool *pool)

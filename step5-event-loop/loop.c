@@ -25,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 /*** connections ***/
@@ -138,13 +137,11 @@ static void submit_ready(struct loop *l)
 static void hand_over(struct loop *l, int i)
 {
     struct lconn *c = poll_remove(l, i);
+
     /* A write that makes no progress for -T seconds fails: a client
      * that stops reading loses its worker after about 3T. */
-    struct timeval send_timeout = {.tv_sec = l->deadline_ms / 1000};
-
     if (net_set_nonblocking(c->conn->fd, false) < 0 ||
-        setsockopt(c->conn->fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout,
-                   sizeof send_timeout) < 0) {
+        net_set_send_timeout(c->conn->fd, l->deadline_ms) < 0) {
         perror("server: preparing a connection");
         end(c, 0);
         return;
@@ -276,22 +273,12 @@ static int loop_timeout(const struct loop *l, long long now)
  * request often came with it). Returns false when there is none. */
 static bool accept_client(struct loop *l)
 {
-    static long long last_report;
-
-    int fd = accept(l->listen_fd, NULL, NULL);
-    if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
+    int fd = net_accept(l->listen_fd);
+    if (fd < 0 && errno == EINTR)
         return true;
-    if (fd < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-        /* EMFILE or ENFILE: the connection stays in the backlog, and
-         * polling the listener would spin. Leave it out for a while. */
-        if (io_now_ms() - last_report >= 1000) {
-            fprintf(stderr,
-                    "server: accept: %s (retrying every %d ms)\n",
-                    strerror(errno), ACCEPT_BACKOFF_MS);
-            last_report = io_now_ms();
-        }
+    /* No descriptor left: polling the listener would spin. */
+    if (fd < 0 && errno != EAGAIN)
         l->accept_after = io_now_ms() + ACCEPT_BACKOFF_MS;
-    }
     if (fd < 0)
         return false;
     struct lconn *c = malloc(sizeof *c);

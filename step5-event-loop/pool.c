@@ -42,10 +42,10 @@ struct pool {
     int threads;              /* how many */
 };
 
-/* Every worker runs this loop until the pool stops and the ring is
- * empty: wait for a job, take it out of the ring, unlock, run it. The
- * job runs without the lock held, or only one worker at a time could
- * work. */
+/* Every worker runs this loop: wait for a job, take it out of the
+ * ring, unlock, run it. The job runs without the lock held, or only
+ * one worker at a time could work. It ends once the pool stops and
+ * the ring is empty. */
 static void *worker_main(void *arg)
 {
     struct worker *self = arg;
@@ -75,9 +75,9 @@ static void *worker_main(void *arg)
     }
 }
 
-/* Adds a job at the tail of the ring and wakes a worker. Returns 0, or
- * -1 with errno ECANCELED if the pool is stopping or EAGAIN if the
- * ring is full. Caller holds pool->lock. */
+/* Puts job at the tail of the ring and wakes a worker. Returns 0, or
+ * -1 with errno ECANCELED if the pool is stopping, or EAGAIN if the
+ * ring is full. The caller holds pool->lock. */
 static int enqueue(struct pool *pool, struct job job)
 {
     if (pool->stopping) {

@@ -205,11 +205,11 @@ CHECK_SAME = http.c http.h http_parse.c http_parse.h io.c io.h net.c net.h
 CHECK_ALLOW_2 = server.c Makefile
 CHECK_ALLOW_3 = server.c server.h main.c config.h Makefile +pool.c +pool.h
 CHECK_ALLOW_4 = server.c server.h main.c config.h pool.c pool.h Makefile \
-    +stop.c +stop.h +conns.c +conns.h
+    +stop.c +stop.h +conns.c +conns.h +drain.c +drain.h
 # Step 5 keeps step 4's stop.c, conns.c, main.c and server.h as they
-# are: only the loop is new.
-CHECK_ALLOW_5 = server.c config.h pool.c pool.h Makefile +loop.c +loop.h \
-    +request.c +request.h
+# are: the loop is new, and drain.c says what a stop does with it.
+CHECK_ALLOW_5 = server.c config.h pool.c pool.h drain.c drain.h Makefile \
+    +loop.c +loop.h +request.c +request.h +fdlimit.c +fdlimit.h
 check-steps:
 	@fail=0; first=$(firstword $(STEPS)); \
 	for d in $(wordlist 2,99,$(STEPS)); do \
