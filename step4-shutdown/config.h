@@ -33,7 +33,7 @@
 #define LINGER_MS 500               /* stop draining after this long */
 #define LINGER_MAX_BYTES (1L << 20) /* ... or after this many bytes */
 
-/* The thread pool. When the queue is full, the accept loop waits. */
+/* The thread pool: -t workers, and the queue they take jobs from. */
 #define THREADS_DEFAULT 4 /* -t: workers when none is given */
 #define THREADS_MAX 1024  /* -t: the most workers allowed */
 #define QUEUE_CAPACITY 64 /* connections waiting for a worker */

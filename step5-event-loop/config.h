@@ -33,25 +33,21 @@
 #define LINGER_MS 500               /* stop draining after this long */
 #define LINGER_MAX_BYTES (1L << 20) /* ... or after this many bytes */
 
-/* The thread pool. When the queue is full, ready connections wait in
- * the event loop's own list, and the loop never blocks. */
+/* The thread pool: -t workers, and the queue they take jobs from. */
 #define THREADS_DEFAULT 4 /* -t: workers when none is given */
 #define THREADS_MAX 1024  /* -t: the most workers allowed */
 #define QUEUE_CAPACITY 64 /* connections waiting for a worker */
 
-/* The event loop. It asks for LOOP_MAX_CONNECTIONS + LOOP_FD_SPARE
- * descriptors (RLIMIT_NOFILE), 10240: exactly macOS's OPEN_MAX, the
- * most it gives, so no Mac warns at start. It holds at most what it
- * got minus LOOP_FD_SPARE. It stops accepting
- * there, or when LOOP_READY_MAX ready ones wait for room in the queue:
- * then the kernel's backlog takes the pressure. */
+/* The event loop. It stops accepting when it holds as many
+ * connections as the descriptor limit allows (fdlimit.c), or while
+ * LOOP_READY_MAX whole requests wait for room in the queue: then the
+ * kernel's backlog takes the pressure. */
 #define LOOP_MAX_CONNECTIONS 10176 /* polled or ready, at most */
 #define LOOP_READY_MAX 64          /* ready, waiting for the queue */
 #define LOOP_FD_SPARE 64           /* fds for all but the connections */
 
 /* Deadlines. -T bounds the time to send the whole request, head and
- * body, counted from accept() (then 408), and the time a write may go
- * without progress. */
+ * body (then 408), and the time a write may go without progress. */
 #define DEADLINE_DEFAULT_S 10 /* -T: when none is given */
 #define DEADLINE_MAX_S 3600   /* -T: the longest allowed */
 

@@ -2,6 +2,9 @@
  * fdlimit.c - how many connections fit. Each one the loop holds costs
  * a descriptor instead of a thread, and a process may open only so
  * many (RLIMIT_NOFILE, often 1024 by default).
+ *
+ * It asks for LOOP_MAX_CONNECTIONS + LOOP_FD_SPARE, 10240: exactly
+ * macOS's OPEN_MAX, the most a Mac gives, so that none warns at start.
  */
 #include "fdlimit.h"
 

@@ -14,7 +14,8 @@ struct loop;
 /* Makes a loop over listen_fd, non-blocking, which it closes when the
  * stop begins; then it starts stop's grace timer (grace_ms). It holds
  * at most max_conns connections, each on open from accept() on, gives
- * each deadline_ms to send its request, head and body, and hands those
+ * each deadline_ms from accept() to send its request, head and body
+ * (step 4 counts from when a worker takes it), and hands those
  * read whole (or refused) to pool. Returns NULL with errno set. */
 struct loop *loop_create(int listen_fd, struct pool *pool,
                          struct conns *open, struct stop *stop,

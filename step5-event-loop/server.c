@@ -4,9 +4,7 @@
  * In step 4 a worker waits for the request of each connection it
  * takes: ten clients that connect and send nothing hold ten workers.
  * Here one thread, the event loop (loop.c), does all the waiting, and
- * only a whole request, head and body, goes to the pool. What step 4
- * added stays, in the same files: SIGINT or SIGTERM ends the loop
- * (stop.c), and the server then stops in order (drain.c).
+ * only a whole request goes to the pool. The stop is step 4's.
  */
 #include "server.h"
 
