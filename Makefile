@@ -23,12 +23,22 @@ step%:
 	@echo "./server now runs $(call step_dir,$*)"
 
 # make diff FROM=2 TO=3: what one step changes in the next. Each
-# step's README.md says so in words; the diff shows the code.
+# step's README.md says so in words; the diff shows the code. First
+# the files the step adds or drops, each with the idea its opening
+# comment names (read a new file whole); then the changes to the rest.
 FROM ?= 1
 TO ?= 2
 diff:
-	@diff -ru -x server -x 'server-*' -x '*.dSYM' -x README.md \
-	    $(call step_dir,$(FROM)) $(call step_dir,$(TO)) || true
+	@a=$(call step_dir,$(FROM)); b=$(call step_dir,$(TO)); \
+	for f in $$(ls $$b); do [ -e $$a/$$f ] || case $$f in *.c) \
+	    h=$${f%.c}.h; [ -e $$b/$$h ] || h=; \
+	    printf '%s adds %s: %s\n' $$b "$$f$${h:+, $$h}" \
+	        "$$(sed -n '2{s/^ \* [^ ]* - //;s/\. .*/./;p;}' $$b/$$f)";; \
+	    esac; done; \
+	for f in $$(ls $$a); do [ -e $$b/$$f ] || case $$f in *.[ch]) \
+	    printf '%s drops %s\n' $$b $$f;; esac; done; \
+	diff -ru -x server -x 'server-*' -x '*.dSYM' -x README.md $$a $$b \
+	    | grep -v '^Only in '; true
 
 # Linux-only calls and macros that would break the build on macOS.
 NOT_PORTABLE = INADDR_LOOPBACK|accept4|SOCK_CLOEXEC|MSG_NOSIGNAL|eventfd|signalfd|pipe2|prctl|sem_init|pthread_barrier|_GNU_SOURCE|_DARWIN_C_SOURCE

@@ -1,6 +1,7 @@
 /*
- * request.c - reading one request without blocking: its head, then its
- * body, a piece each time the socket is readable.
+ * request.c - reading one request without blocking.
+ *
+ * Its head, then its body, a piece each time the socket is readable.
  *
  * The loop calls request_read() whenever poll() says a connection has
  * bytes, and hands the connection to a worker only when the request is
