@@ -30,7 +30,7 @@ struct int_option {
 
 /* The options that take no value, after the rows in getopt()'s
  * string: -q and -h. */
-static const char flag_letters[] = "qh";
+static const char flags[] = "qh";
 
 /* Prints the usage: a line per row, its help in the column where -q's
  * starts (an arg of up to 7 letters keeps it there). */
@@ -69,7 +69,7 @@ static bool parse_int(const struct int_option *o, const char *text)
 }
 
 /* Sets every row's default and writes getopt()'s string: "p:" for
- * each row (the colon says it takes a value), then flag_letters. */
+ * each row (the colon says it takes a value), then flags. */
 static void prepare(const struct int_option *opts, size_t n,
                     char *optstring)
 {
@@ -78,17 +78,7 @@ static void prepare(const struct int_option *opts, size_t n,
         *optstring++ = opts[i].letter;
         *optstring++ = ':';
     }
-    memcpy(optstring, flag_letters, sizeof flag_letters);
-}
-
-/* Returns the row of option letter c, or NULL if c takes no number. */
-static const struct int_option *
-row_of(int c, const struct int_option *opts, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (opts[i].letter == c)
-            return &opts[i];
-    return NULL;
+    memcpy(optstring, flags, sizeof flags);
 }
 
 /* Acts on c, an option as getopt() returned it. Returns -1 to go on,
@@ -96,10 +86,10 @@ row_of(int c, const struct int_option *opts, size_t n)
 static int take_option(int c, const struct int_option *opts, size_t n,
                        struct server_options *opt)
 {
-    const struct int_option *o = row_of(c, opts, n);
-
-    if (o != NULL) {
-        if (parse_int(o, optarg))
+    for (size_t i = 0; i < n; i++) {
+        if (opts[i].letter != c)
+            continue;
+        if (parse_int(&opts[i], optarg))
             return -1;
         usage(stderr, opts, n); /* after parse_int()'s message */
         return 2;
@@ -128,8 +118,7 @@ static int parse_options(int argc, char **argv,
          THREADS_MAX, THREADS_DEFAULT, &opt->threads},
     };
     const size_t n = sizeof opts / sizeof *opts;
-    char
-        optstring[2 * sizeof opts / sizeof *opts + sizeof flag_letters];
+    char optstring[2 * sizeof opts / sizeof *opts + sizeof flags];
     int c;
 
     prepare(opts, n, optstring);
