@@ -134,10 +134,29 @@ static int parse_options(int argc, char **argv,
     return -1;
 }
 
+/* Opens the listening socket on 127.0.0.1:want (0: any free port) and
+ * stores the port it got in *port. Returns it, or -1 after saying why
+ * on stderr. */
+static int open_listener(int want, int *port)
+{
+    const char *failed_call = "";
+    int fd = net_listen(want, port, &failed_call);
+
+    if (fd < 0 && errno == EADDRINUSE)
+        fprintf(stderr,
+                "server: port %d is already in use (is another"
+                " server running?); choose another with -p PORT,"
+                " or -p 0 for any free port\n",
+                want);
+    else if (fd < 0)
+        fprintf(stderr, "server: %s 127.0.0.1:%d: %s\n", failed_call,
+                want, strerror(errno));
+    return fd;
+}
+
 int main(int argc, char **argv)
 {
     struct server_options opt = {0}; /* parse_options() fills it */
-    const char *failed_call = "";
     int port;
 
     int status = parse_options(argc, argv, &opt);
@@ -153,20 +172,9 @@ int main(int argc, char **argv)
     }
     http_set_logging(!opt.quiet);
 
-    int fd = net_listen(opt.port, &port, &failed_call);
-    if (fd < 0 && errno == EADDRINUSE) {
-        fprintf(stderr,
-                "server: port %d is already in use (is another"
-                " server running?); choose another with -p PORT,"
-                " or -p 0 for any free port\n",
-                opt.port);
+    int fd = open_listener(opt.port, &port);
+    if (fd < 0)
         return 1;
-    }
-    if (fd < 0) {
-        fprintf(stderr, "server: %s 127.0.0.1:%d: %s\n", failed_call,
-                opt.port, strerror(errno));
-        return 1;
-    }
     printf("listening on http://127.0.0.1:%d\n", port);
     fflush(stdout);
     return server_run(fd, &opt);
