@@ -189,6 +189,9 @@ static void stress_job(void *arg, int worker)
  * fprintf() is not.) */
 static void stress_crashed(int sig)
 {
+    /* Several workers may crash at once: only the first one speaks,
+     * and its raise() ends the process. */
+    static atomic_flag reporting = ATOMIC_FLAG_INIT;
     static const char pre[] = "the pool crashed under the stress: ";
     static const char post[] = "; then the count is out of range and "
                                "a submit writes outside the ring\n";
@@ -196,6 +199,9 @@ static void stress_crashed(int sig)
     char num[] = " [signal 00]";
     size_t n = 0;
 
+    if (atomic_flag_test_and_set(&reporting))
+        for (;;)
+            pause();
     while (why[n] != '\0')
         n++;
     num[9] = (char)('0' + sig / 10 % 10);
