@@ -15,8 +15,6 @@
 #include "net.h"
 
 #include <errno.h>
-#include <stdio.h>
-#include <string.h>
 #include <unistd.h>
 
 /* Takes the next connection. Returns its descriptor, or -1 when there

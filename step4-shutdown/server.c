@@ -14,7 +14,6 @@
 #include "config.h"
 #include "drain.h"
 #include "http.h"
-#include "io.h"
 #include "net.h"
 #include "pool.h"
 
