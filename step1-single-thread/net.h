@@ -32,9 +32,11 @@ int net_accept(int listen_fd);
  * flags alone. Returns 0, or -1 with errno set. */
 int net_set_nonblocking(int fd, bool on);
 
-/* Makes a write to fd that makes no progress for timeout_ms (rounded
- * down to seconds) fail with EAGAIN. Returns 0, or -1 with errno set.
- */
-int net_set_send_timeout(int fd, int timeout_ms);
+/* Makes the connection fd ready for a worker: blocking, as
+ * http_serve() wants (the BSDs pass a listener's O_NONBLOCK on), and
+ * a write that makes no progress for send_timeout_ms (rounded down to
+ * seconds) fails with EAGAIN: a client that stops reading loses its
+ * worker after about 3 timeouts. Returns 0, or -1 with errno set. */
+int net_set_blocking_timeout(int fd, int send_timeout_ms);
 
 #endif

@@ -90,9 +90,11 @@ int net_set_nonblocking(int fd, bool on)
     return fcntl(fd, F_SETFL, wanted);
 }
 
-int net_set_send_timeout(int fd, int timeout_ms)
+int net_set_blocking_timeout(int fd, int send_timeout_ms)
 {
-    struct timeval t = {.tv_sec = timeout_ms / 1000};
+    struct timeval t = {.tv_sec = send_timeout_ms / 1000};
 
+    if (net_set_nonblocking(fd, false) < 0)
+        return -1;
     return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &t, sizeof t);
 }

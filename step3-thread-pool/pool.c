@@ -85,7 +85,7 @@ int pool_submit(struct pool *pool, void (*fn)(void *arg, int worker),
     return 0;
 }
 
-/* Frees a pool whose workers have not started. */
+/* Frees a pool that no worker uses. */
 static void pool_free(struct pool *pool)
 {
     free(pool->ring);

@@ -5,8 +5,7 @@
  * -t workers, started once, take jobs from it. At most -t requests run
  * at once, however many connections arrive, and when the queue is full
  * the accept loop waits. What remains wrong: the workers run for ever,
- * Ctrl-C kills requests in the middle, and a client that connects and
- * sends nothing holds a worker for as long as it likes.
+ * Ctrl-C kills requests mid-flight, and an idle client holds a worker.
  */
 #include "server.h"
 
@@ -57,7 +56,7 @@ static void dispatch(struct pool *pool, int fd)
     struct conn *c = malloc(sizeof *c);
 
     if (c == NULL) {
-        fprintf(stderr, "server: out of memory, dropping connection\n");
+        perror("server: taking a connection");
         close(fd);
         return;
     }

@@ -47,7 +47,7 @@ static int start_parts(struct server *s, int threads)
     const char *what = "fcntl";
     int err; /* an error number, kept: cleaning up may change errno */
 
-    /* accept() must never block: see server.c's accept_client(). */
+    /* accept() must never block: its thread must see the stop too. */
     if (net_set_nonblocking(s->listen_fd, true) < 0 ||
         (s->stop = stop_open(hooks, &what)) == NULL) {
         err = errno;
@@ -88,18 +88,18 @@ int drain_start(struct server *s, int listen_fd,
     return -1;
 }
 
-int drain(struct server *s, struct conn *held)
+int drain(struct server *s)
 {
-    int running, queued;
+    int open, running;
 
     close(s->listen_fd);
     stop_grace_begin(s->stop, io_now_ms() + s->grace_ms);
-    pool_counts(s->pool, &running, &queued);
+    conns_counts(s->conns, &open, &running); /* held waits, too */
     fprintf(stderr, "shutting down: %d running, %d queued\n", running,
-            queued + (held != NULL));
-    if (held != NULL)
-        conns_forget(s->conns, held,
-                     http_serve(held->fd, "main", s->deadline_ms));
+            open - running);
+    if (s->held != NULL)
+        conns_forget(s->conns, s->held,
+                     http_serve(s->held->fd, "main", s->deadline_ms));
     pool_destroy(s->pool); /* runs the queue dry, joins the workers */
     stop_grace_end(s->stop);
     stop_close(s->stop); /* joins the signal thread */

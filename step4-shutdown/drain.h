@@ -20,6 +20,7 @@ struct server {
     struct pool *pool;   /* the workers and their queue */
     int deadline_ms;     /* -T, in milliseconds */
     int grace_ms;        /* -G, in milliseconds */
+    struct conn *held;   /* accepted after the pool stopped, or NULL */
 };
 
 /* Makes listen_fd non-blocking, and starts the server's parts, then
@@ -29,10 +30,10 @@ int drain_start(struct server *s, int listen_fd,
                 const struct server_options *opt);
 
 /* Stops the server, once the accept loop has ended: closes the
- * listener, starts the grace timer, serves held (a connection accepted
- * after the pool stopped, or NULL) on this thread, waits for the
- * workers to finish the queue, joins every thread, writes the stop
- * line and frees everything. Returns the exit status for main. */
-int drain(struct server *s, struct conn *held);
+ * listener, starts the grace timer, serves s->held on this thread,
+ * waits for the workers to finish the queue, joins every thread,
+ * writes the stop line and frees everything. Returns the exit status
+ * for main. */
+int drain(struct server *s);
 
 #endif

@@ -36,7 +36,6 @@ struct pool {
     int capacity;             /* slots in the ring */
     int head;                 /* guarded by lock: the oldest job */
     int count;                /* guarded by lock: jobs waiting */
-    int running;              /* guarded by lock: jobs being run */
     bool stopping;            /* guarded by lock: finish up and leave */
     struct worker *workers;   /* the threads, and their numbers */
     int threads;              /* how many */
@@ -63,15 +62,10 @@ static void *worker_main(void *arg)
         struct job job = pool->ring[pool->head];
         pool->head = (pool->head + 1) % pool->capacity;
         pool->count--;
-        pool->running++;
         pthread_cond_signal(&pool->not_full);
         pthread_mutex_unlock(&pool->lock);
 
         job.fn(job.arg, self->id);
-
-        pthread_mutex_lock(&pool->lock);
-        pool->running--;
-        pthread_mutex_unlock(&pool->lock);
     }
 }
 
@@ -114,15 +108,7 @@ void pool_stop(struct pool *pool)
     pthread_mutex_unlock(&pool->lock);
 }
 
-void pool_counts(struct pool *pool, int *running, int *queued)
-{
-    pthread_mutex_lock(&pool->lock);
-    *running = pool->running;
-    *queued = pool->count;
-    pthread_mutex_unlock(&pool->lock);
-}
-
-/* Frees a pool whose workers have not started, or have been joined. */
+/* Frees a pool that no worker uses. */
 static void pool_free(struct pool *pool)
 {
     free(pool->ring);
@@ -135,7 +121,6 @@ void pool_destroy(struct pool *pool)
     pool_stop(pool);
     for (int i = 0; i < pool->threads; i++)
         pthread_join(pool->workers[i].thread, NULL);
-    /* Nobody holds or waits on these any more. */
     pthread_cond_destroy(&pool->not_full);
     pthread_cond_destroy(&pool->not_empty);
     pthread_mutex_destroy(&pool->lock);

@@ -16,18 +16,13 @@ struct pool *pool_create(int threads, int capacity);
 
 /* Queues fn(arg, worker) to run on the next free worker. Waits while
  * the queue is full. Returns 0, or -1 with errno ECANCELED once the
- * pool is stopping: then the job was not queued, the caller keeps arg.
- */
+ * pool is stopping: the job is not queued, arg stays the caller's. */
 int pool_submit(struct pool *pool, void (*fn)(void *arg, int worker),
                 void *arg);
 
-/* Stops taking jobs: a pool_submit() waiting for space returns -1 at
- * once, and so does every later one. Jobs already queued still run.
- * Safe to call from any thread, more than once. */
+/* Stops taking jobs: pool_submit() fails from now on, even one that
+ * waits for space; queued jobs still run. Idempotent, any thread. */
 void pool_stop(struct pool *pool);
-
-/* How many jobs are running on a worker, and how many wait. */
-void pool_counts(struct pool *pool, int *running, int *queued);
 
 /* Stops the pool, waits until every queued and running job is done,
  * joins the workers and frees the pool. */

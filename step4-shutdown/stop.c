@@ -54,7 +54,10 @@ int stop_block_signals(void)
     sigset_t set;
 
     stop_signals(&set);
-    return pthread_sigmask(SIG_BLOCK, &set, NULL);
+    int err = pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (err != 0)
+        fprintf(stderr, "server: pthread_sigmask: %s\n", strerror(err));
+    return err == 0 ? 0 : -1;
 }
 
 /* The farewell line of a second signal, on a thread of its own: with

@@ -27,8 +27,10 @@ struct stop_hooks {
 struct stop;
 
 /* Blocks SIGINT and SIGTERM in the calling thread, and so in every
- * thread it starts later: main calls it before any other thread.
- * Returns 0 or an error number. */
+ * thread it starts later. main calls it before any other thread, and
+ * before it prints the port: a SIGTERM sent at once then waits for the
+ * signal thread, instead of killing the server by its default action.
+ * Returns 0, or -1 after saying why. */
 int stop_block_signals(void);
 
 /* Opens the wake-up and cancel pipes, and hands the cancel pipe to io

@@ -38,24 +38,19 @@
 #define THREADS_MAX 1024  /* -t: the most workers allowed */
 #define QUEUE_CAPACITY 64 /* connections waiting for a worker */
 
-/* The event loop. It stops accepting when it holds as many
- * connections as the descriptor limit allows (fdlimit.c), or while
- * LOOP_READY_MAX whole requests wait for room in the queue: then the
- * kernel's backlog takes the pressure. */
+/* The event loop stops accepting while it holds all the connections
+ * the fd limit allows (fdlimit.c), or LOOP_READY_MAX requests wait for
+ * room in the queue: then the kernel's backlog takes the pressure. */
 #define LOOP_MAX_CONNECTIONS 10176 /* polled or ready, at most */
 #define LOOP_READY_MAX 64          /* ready, waiting for the queue */
 #define LOOP_FD_SPARE 64           /* fds for all but the connections */
 
-/* Deadlines. -T bounds the time to send the whole request, head and
- * body (then 408), and the time a write may go without progress. */
+/* -T bounds sending a request (then 408) and each write's stall, -G
+ * a stop; keep -G below your supervisor's (docker stop: 10 s). */
 #define DEADLINE_DEFAULT_S 10 /* -T: when none is given */
 #define DEADLINE_MAX_S 3600   /* -T: the longest allowed */
-
-/* Stopping. -G bounds the graceful stop: past it, what is still open
- * is cut. Keep it below your supervisor's own grace (Kubernetes: 30 s,
- * docker stop: 10 s), after which it sends SIGKILL. */
-#define GRACE_DEFAULT_S 25 /* -G: when none is given */
-#define GRACE_MAX_S 3600   /* -G: the longest allowed */
+#define GRACE_DEFAULT_S 25    /* -G: when none is given */
+#define GRACE_MAX_S 3600      /* -G: the longest allowed */
 #define FAREWELL_MS 20 /* second signal: wait for stderr this long */
 
 /* Logging */

@@ -20,6 +20,7 @@ struct conns {
     pthread_mutex_t lock; /* guards the fields below, and each conn's */
     struct conn *open;    /* accepted and not closed yet */
     long accepted, served, cut_by_grace, cut_other;
+    int running; /* open, and begun by a worker */
 };
 
 struct conns *conns_create(void)
@@ -63,6 +64,8 @@ void conns_forget(struct conns *cs, struct conn *c, int status)
         cs->open = c->next;
     if (c->next != NULL)
         c->next->prev = c->prev;
+    if (c->running)
+        cs->running--;
     if (status > 0) /* the whole response was written */
         cs->served++;
     else if (c->cut)
@@ -72,6 +75,23 @@ void conns_forget(struct conns *cs, struct conn *c, int status)
     pthread_mutex_unlock(&cs->lock);
     close(c->fd); /* off the list: the cut can no longer reach it */
     free(c);
+}
+
+void conns_begin(struct conns *cs, struct conn *c)
+{
+    pthread_mutex_lock(&cs->lock);
+    c->running = true;
+    cs->running++;
+    pthread_mutex_unlock(&cs->lock);
+}
+
+void conns_counts(struct conns *cs, int *open, int *running)
+{
+    pthread_mutex_lock(&cs->lock);
+    *open = (int)(cs->accepted - cs->served - cs->cut_by_grace -
+                  cs->cut_other);
+    *running = cs->running;
+    pthread_mutex_unlock(&cs->lock);
 }
 
 void conns_cut(struct conns *cs)

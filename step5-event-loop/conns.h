@@ -16,6 +16,7 @@
 struct conn {
     int fd;
     void *data;               /* the step's; conns never reads it */
+    bool running;             /* guarded by the list's lock */
     bool cut;                 /* guarded by the list's lock */
     struct conn *prev, *next; /* guarded by the list's lock */
 };
@@ -35,6 +36,14 @@ struct conn *conns_add(struct conns *cs, int fd, void *data);
  * or http_respond() returned, > 0 when the whole response was
  * written), then closes c->fd and frees c. */
 void conns_forget(struct conns *cs, struct conn *c, int status);
+
+/* A worker begins to serve c: it counts as running, no longer as
+ * waiting. */
+void conns_begin(struct conns *cs, struct conn *c);
+
+/* How many connections are open, and how many of those a worker
+ * serves; the others wait for one. */
+void conns_counts(struct conns *cs, int *open, int *running);
 
 /* The grace period is over: shuts down every connection still on the
  * list, which wakes whoever reads or writes it, and marks it cut. */

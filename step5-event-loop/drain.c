@@ -46,7 +46,7 @@ static int start_parts(struct server *s, int threads)
     const char *what = "fcntl";
     int err; /* an error number, kept: cleaning up may change errno */
 
-    /* accept() must never block: the loop would block with it. */
+    /* accept() must never block: its thread must see the stop too. */
     if (net_set_nonblocking(s->listen_fd, true) < 0 ||
         (s->stop = stop_open(hooks, &what)) == NULL) {
         err = errno;

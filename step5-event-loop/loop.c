@@ -105,6 +105,7 @@ static void conn_job(void *arg, int worker)
     if (room && write(l->wake[1], "r", 1) < 0)
         perror("server: write to the loop's wake-up pipe");
     snprintf(who, sizeof who, "worker %d", worker);
+    conns_begin(l->open, c->conn);
     struct request *rq = c->rq;
     end(c, http_answer(c->conn->fd, &rq->req, rq->status, rq->bytes,
                        rq->body.len, rq->unread, c->start_ms, who));
@@ -138,10 +139,7 @@ static void hand_over(struct loop *l, int i)
 {
     struct lconn *c = poll_remove(l, i);
 
-    /* A write that makes no progress for -T seconds fails: a client
-     * that stops reading loses its worker after about 3T. */
-    if (net_set_nonblocking(c->conn->fd, false) < 0 ||
-        net_set_send_timeout(c->conn->fd, l->deadline_ms) < 0) {
+    if (net_set_blocking_timeout(c->conn->fd, l->deadline_ms) < 0) {
         perror("server: preparing a connection");
         end(c, 0);
         return;
@@ -325,7 +323,7 @@ static void on_wake(struct loop *l)
 {
     char bytes[64];
     bool stop = false;
-    int running, queued;
+    int open, running;
 
     for (ssize_t n; (n = read(l->wake[0], bytes, sizeof bytes)) > 0;)
         stop = stop || memchr(bytes, 's', (size_t)n) != NULL;
@@ -334,11 +332,11 @@ static void on_wake(struct loop *l)
     close(l->listen_fd);
     l->listen_fd = -1;
     stop_grace_begin(l->stop, io_now_ms() + l->grace_ms);
-    pool_counts(l->pool, &running, &queued);
+    conns_counts(l->open, &open, &running);
     fprintf(stderr,
             "shutting down: %d running, %d queued, %d sending a "
             "request\n",
-            running, queued + l->ready_count, l->polled);
+            running, open - running - l->polled, l->polled);
 }
 
 /*** running ***/

@@ -178,14 +178,9 @@ int main(int argc, char **argv)
         return 1;
     }
     http_set_logging(!opt.quiet);
-    /* Before the first thread, which inherits the mask, and before the
-     * port is printed: a SIGTERM sent at once then waits for the signal
-     * thread, instead of killing the server with its default action. */
-    int err = stop_block_signals();
-    if (err != 0) {
-        fprintf(stderr, "server: pthread_sigmask: %s\n", strerror(err));
+    /* Before the port is printed, and before any thread (see stop.h) */
+    if (stop_block_signals() < 0)
         return 1;
-    }
 
     int fd = open_listener(opt.port, &port);
     if (fd < 0)

@@ -36,7 +36,6 @@ struct pool {
     int capacity;             /* slots in the ring */
     int head;                 /* guarded by lock: the oldest job */
     int count;                /* guarded by lock: jobs waiting */
-    int running;              /* guarded by lock: jobs being run */
     bool stopping;            /* guarded by lock: finish up and leave */
     struct worker *workers;   /* the threads, and their numbers */
     int threads;              /* how many */
@@ -63,29 +62,20 @@ static void *worker_main(void *arg)
         struct job job = pool->ring[pool->head];
         pool->head = (pool->head + 1) % pool->capacity;
         pool->count--;
-        pool->running++;
         pthread_cond_signal(&pool->not_full);
         pthread_mutex_unlock(&pool->lock);
 
         job.fn(job.arg, self->id);
-
-        pthread_mutex_lock(&pool->lock);
-        pool->running--;
-        pthread_mutex_unlock(&pool->lock);
     }
 }
 
-/* Puts job at the tail of the ring and wakes a worker. Returns 0, or
- * -1 with errno ECANCELED if the pool is stopping, or EAGAIN if the
- * ring is full. The caller holds pool->lock. */
+/* Puts job at the tail of the ring, which has room, and wakes a
+ * worker. Returns 0, or -1 with errno ECANCELED if the pool is
+ * stopping. The caller holds pool->lock. */
 static int enqueue(struct pool *pool, struct job job)
 {
     if (pool->stopping) {
         errno = ECANCELED;
-        return -1;
-    }
-    if (pool->count == pool->capacity) {
-        errno = EAGAIN;
         return -1;
     }
     int tail = (pool->head + pool->count) % pool->capacity;
@@ -110,8 +100,13 @@ int pool_submit(struct pool *pool, void (*fn)(void *arg, int worker),
 int pool_try_submit(struct pool *pool,
                     void (*fn)(void *arg, int worker), void *arg)
 {
+    int r = -1;
+
     pthread_mutex_lock(&pool->lock);
-    int r = enqueue(pool, (struct job){.fn = fn, .arg = arg});
+    if (pool->count < pool->capacity) /* never wait for room */
+        r = enqueue(pool, (struct job){.fn = fn, .arg = arg});
+    else
+        errno = EAGAIN;
     pthread_mutex_unlock(&pool->lock);
     return r;
 }
@@ -127,15 +122,7 @@ void pool_stop(struct pool *pool)
     pthread_mutex_unlock(&pool->lock);
 }
 
-void pool_counts(struct pool *pool, int *running, int *queued)
-{
-    pthread_mutex_lock(&pool->lock);
-    *running = pool->running;
-    *queued = pool->count;
-    pthread_mutex_unlock(&pool->lock);
-}
-
-/* Frees a pool whose workers have not started, or have been joined. */
+/* Frees a pool that no worker uses. */
 static void pool_free(struct pool *pool)
 {
     free(pool->ring);
@@ -148,7 +135,6 @@ void pool_destroy(struct pool *pool)
     pool_stop(pool);
     for (int i = 0; i < pool->threads; i++)
         pthread_join(pool->workers[i].thread, NULL);
-    /* Nobody holds or waits on these any more. */
     pthread_cond_destroy(&pool->not_full);
     pthread_cond_destroy(&pool->not_empty);
     pthread_mutex_destroy(&pool->lock);

@@ -20,10 +20,8 @@ struct server_options {
     int grace_s;
 };
 
-/* Accepts connections on listen_fd and serves them until SIGINT or
- * SIGTERM, then closes listen_fd, finishes the requests it has (those
- * still open after grace_s seconds are cut), frees everything and
- * returns the exit status for main. */
+/* Accepts connections on listen_fd and serves them, until a signal
+ * stops the server (drain.h). Returns the exit status for main. */
 int server_run(int listen_fd, const struct server_options *opt);
 
 #endif
