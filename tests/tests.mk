@@ -210,6 +210,9 @@ CHECK_ALLOW_4 = server.c server.h main.c config.h pool.c pool.h Makefile \
 # are: the loop is new, and drain.c says what a stop does with it.
 CHECK_ALLOW_5 = server.c config.h pool.c pool.h drain.c drain.h Makefile \
     +loop.c +loop.h +request.c +request.h +fdlimit.c +fdlimit.h
+# A learner reads each make diff in one sitting: outside the files a
+# step adds, at most this many lines change (+ and - lines counted).
+CHECK_DIFF_MAX = 150
 check-steps:
 	@fail=0; first=$(firstword $(STEPS)); \
 	for d in $(wordlist 2,99,$(STEPS)); do \
@@ -238,6 +241,15 @@ check-steps:
 	                    "is not on step $$n's list: $$allow";; esac; \
 	        done; \
 	        echo "check-steps: $$prev -> $$d changes:" $$changed; \
+	        lines=$$(diff -ru -x server -x 'server-*' -x '*.o' \
+	            -x '*.dSYM' -x README.md $$prev $$d | awk \
+	            '/^(\+\+\+|---) /{next} /^[-+]/{n++} END{print n+0}'); \
+	        if [ $$lines -gt $(CHECK_DIFF_MAX) ]; then fail=1; \
+	            echo "check-steps: $$prev -> $$d changes $$lines lines" \
+	                "outside its new files, more than $(CHECK_DIFF_MAX):" \
+	                "move the new idea into a file named after it"; \
+	        else echo "check-steps: $$prev -> $$d changes $$lines lines" \
+	            "outside its new files (at most $(CHECK_DIFF_MAX))"; fi; \
 	    fi; \
 	    prev=$$d; \
 	done; \
