@@ -4,9 +4,9 @@
  * The accept loop puts each connection in a bounded queue as a job;
  * -t workers, started once, take jobs from it. At most -t requests run
  * at once, however many connections arrive, and when the queue is full
- * the accept loop waits. New: a signal ends the accept loop (stop.c),
- * then the server stops in order (drain.c), serving what it accepted
- * within -G seconds. A request has -T seconds; conns.c lists them all.
+ * the accept loop waits. New: a signal ends the accept loop (stop.c)
+ * and the server stops in order (drain.c), within -G seconds, cutting
+ * what is left (conns.c). Each request has -T seconds.
  */
 #include "server.h"
 
