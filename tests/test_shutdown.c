@@ -661,15 +661,17 @@ Test(shutdown,
 }
 
 /* One worker, the queue full and connections still arriving, 100 a
- * second, far faster than it serves them (2 a second): the accept loop
- * never finds the backlog empty, so it never reaches poll(), and only
- * pool_stop() can wake it where it waits, in pool_submit(). The queue
- * (64) is full after about 0.7 s; SIGTERM comes at 1.2 s. */
+ * second, far faster than it serves them (one each 3 s): the accept
+ * loop never finds the backlog empty, so it never reaches poll(), and
+ * only pool_stop() can wake it where it waits, in pool_submit(). The
+ * queue (64) is full after about 0.7 s; SIGTERM comes at 1.2 s. The
+ * worker frees a slot only at 3 s, past the test's bound: a loop that
+ * sees the stop only once pool_submit() returns is still waiting. */
 #define STREAM_MAX 256
 Test(shutdown, the_stop_reaches_an_accept_loop_waiting_for_room,
      .timeout = TEST_TIMEOUT_S)
 {
-    const char *slow = "GET /sleep?ms=500 HTTP/1.1\r\nHost: t\r\n\r\n";
+    const char *slow = "GET /sleep?ms=3000 HTTP/1.1\r\nHost: t\r\n\r\n";
     const struct expect *e = expect_this_step();
     int fds[STREAM_MAX], n = 0;
     long long t0 = io_now_ms(), t_sig = 0, refused_at = 0;
