@@ -306,3 +306,47 @@ Test(keepalive, an_idle_kept_connection_does_not_delay_the_stop,
               seen);
     close(fd);
 }
+
+/* A connection counts as running from the moment a worker takes it
+ * (conns_begin()) until it ends, and the stop's "shutting down" line
+ * says how many run. A kept connection back in the loop runs no more:
+ * after three requests on it, it must not count as three, nor as one.
+ */
+Test(keepalive, a_kept_connection_runs_only_while_answered,
+     .timeout = TEST_TIMEOUT_S)
+{
+    static const char sleep_close[] =
+        "GET /sleep?ms=1000 HTTP/1.1\r\nHost: t\r\n"
+        "Connection: close\r\n\r\n";
+    struct server s;
+
+    start_server(&s, (struct start){.threads = 2, .deadline_s = 10});
+    int fd = client_connect(s.port);
+    exchange_kept(fd, GET_ROOT, "the first request");
+    exchange_kept(fd, GET_ROOT, "the second request, same connection");
+    exchange_kept(fd, GET_ROOT, "the third request, same connection");
+    int slow = client_connect(s.port);
+    client_send(slow, sleep_close, sizeof sleep_close - 1);
+    /* A worker runs it; the kept one idles in the loop. */
+    pause_ms(300);
+    signal_server(&s, SIGTERM);
+    bool said = wait_for_log(
+        &s, "shutting down: 1 running, 0 queued, 0 sending a request",
+        2000);
+    bool exited = wait_server_exit(&s, 5000);
+    if (!exited)
+        kill_server(&s);
+    cr_expect(said,
+              "after 3 requests on a kept connection (idle since) and "
+              "with one /sleep running, SIGTERM should log "
+              "\"shutting down: 1 running, 0 queued, 0 sending a "
+              "request\" (log below): a kept connection given back to "
+              "the loop no longer runs, however many requests it made");
+    cr_expect(exited && WIFEXITED(s.status) &&
+                  WEXITSTATUS(s.status) == 0,
+              "after SIGTERM the server should serve the /sleep and "
+              "exit 0; it %s",
+              exited ? describe_status(s.status) : "did not exit");
+    close(slow);
+    close(fd);
+}
