@@ -20,7 +20,7 @@ struct server {
     struct pool *pool;   /* the workers and their queue */
     int deadline_ms;     /* -T, in milliseconds */
     int grace_ms;        /* -G, in milliseconds */
-    struct conn *held;   /* accepted after the pool stopped, or NULL */
+    struct conn *held;   /* main thread only: the pool refused it */
 };
 
 /* Makes listen_fd non-blocking, and starts the server's parts, then
