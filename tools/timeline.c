@@ -66,6 +66,33 @@ struct options {
     bool ascii, quiet;
 };
 
+/* --help, after the scenarios: stream mode and the exit status. */
+static void usage_stream(FILE *out)
+{
+    fprintf(out, "stream mode: timeline -p PORT --every MS [--for S]"
+                 " [--trickle[-body] K] [--hold N]\n"
+                 "  --every MS    GET / on a new connection every MS"
+                 " ms (default 10)\n"
+                 "  --for S       ... for S seconds (default 1); -d:"
+                 " each one's patience\n"
+                 "  --trickle K   meanwhile K connections trickle a"
+                 " header byte every 500 ms\n"
+                 "                and come back when thrown out\n"
+                 "  --trickle-body K  ... send a whole head, then a"
+                 " body byte every 500 ms\n"
+                 "  --hold N      first open N connections that never"
+                 " send; hold them\n"
+                 "  prints p50 and p99 of the requests (connect() to"
+                 " last byte); --svg\n"
+                 "  draws each request as a dot: when sent, how long"
+                 " it took\n"
+                 "exit status: 0 every request answered with a status"
+                 " below 400; 1 not so\n"
+                 "(the timeline shows which); 2 bad command line;"
+                 " 3 no connection could be\n"
+                 "made, or FILE could not be written.\n");
+}
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -94,29 +121,8 @@ static void usage(FILE *out)
                 scenarios[i].what);
     fprintf(out, "  PATH...     each path (such as / or /sleep?ms=500)"
                  " once; the word idle\n"
-                 "              for a connection that never sends\n"
-                 "stream mode: timeline -p PORT --every MS [--for S]"
-                 " [--trickle[-body] K] [--hold N]\n"
-                 "  --every MS    GET / on a new connection every MS"
-                 " ms (default 10)\n"
-                 "  --for S       ... for S seconds (default 1); -d:"
-                 " each one's patience\n"
-                 "  --trickle K   meanwhile K connections trickle a"
-                 " header byte every 500 ms\n"
-                 "                and come back when thrown out\n"
-                 "  --trickle-body K  ... send a whole head, then a"
-                 " body byte every 500 ms\n"
-                 "  --hold N      first open N connections that never"
-                 " send; hold them\n"
-                 "  prints p50 and p99 of the requests (connect() to"
-                 " last byte); --svg\n"
-                 "  draws each request as a dot: when sent, how long"
-                 " it took\n"
-                 "exit status: 0 every request answered with a status"
-                 " below 400; 1 not so\n"
-                 "(the timeline shows which); 2 bad command line;"
-                 " 3 no connection could be\n"
-                 "made, or FILE could not be written.\n");
+                 "              for a connection that never sends\n");
+    usage_stream(out);
 }
 
 /* HOST:PORT, where HOST is localhost or a numeric 127.x.y.z address:
